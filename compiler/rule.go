@@ -1,0 +1,74 @@
+package compiler
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos names a place in a manifest: the file as given on the command line
+// and a 1-based line number (0 when the format has no lines to speak of).
+type Pos struct {
+	File string
+	Line int
+}
+
+// String formats the position as file:line, the form editors and CI
+// annotations understand.
+func (p Pos) String() string {
+	if p.Line <= 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d", p.File, p.Line)
+}
+
+// Rule is one redirect rule as written in a manifest, before normalization
+// and validation. Readers fill it; the compiler checks and compiles it.
+type Rule struct {
+	// Source is the matched path as written: "/path", "host/path" or
+	// "https://host/path"; a trailing "/*" makes it a prefix rule.
+	Source string
+	// Destination is an absolute http(s) URL or a path beginning with "/";
+	// ":splat" receives what a prefix rule matched. Empty only with 410.
+	Destination string
+	// Status is the HTTP status (301, 302, 303, 307, 308 or 410). Readers
+	// resolve format defaults and "permanent" before handing rules over,
+	// so a Rule always carries a status; 0 means "unset" and is an error.
+	Status int
+	// CaseSensitive makes the path match case-sensitively.
+	CaseSensitive bool
+	// Query appends the request's query string to the destination.
+	Query bool
+	// Expires, when not zero, is the time after which the rule answers
+	// 410 Gone.
+	Expires time.Time
+	// Pos is where the rule was written.
+	Pos Pos
+}
+
+// Severity says whether a Problem fails the build.
+type Severity int
+
+const (
+	// Error problems fail the build (and `redirc check`).
+	Error Severity = iota
+	// Warning problems are reported but the build goes on.
+	Warning
+)
+
+func (s Severity) String() string {
+	if s == Warning {
+		return "warning"
+	}
+	return "error"
+}
+
+// Problem is one finding about a manifest, always tied to a place.
+type Problem struct {
+	Pos      Pos
+	Severity Severity
+	Msg      string
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s: %s: %s", p.Pos, p.Severity, p.Msg)
+}
