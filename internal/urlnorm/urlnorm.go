@@ -1,0 +1,144 @@
+// Package urlnorm is the one definition of how redirc turns a URL path and
+// host into a lookup key. The compiler uses it to write keys and the runtime
+// uses it to read them, so a rule and a request meet on the same bytes.
+//
+// A canonical path keeps the RFC 3986 path characters (unreserved,
+// sub-delims, ':' '@' and '/') as raw bytes and percent-encodes everything
+// else with upper-case hex. Escapes of those path characters (except "/",
+// whose escape %2F means something different from a separator) are decoded.
+// Raw non-ASCII bytes, spaces, '?', '#', '\' and control bytes are encoded.
+// A '%' not followed by two hex digits is encoded as %25. So "/café",
+// "/caf%C3%A9" and "/caf%c3%a9" share one key, and Normalize is idempotent.
+//
+// Case folding, when asked for, lower-cases raw ASCII letters only; escaped
+// bytes (including UTF-8 sequences) are left as they are.
+package urlnorm
+
+// Key kinds: the first byte of every key says what kind of rule it is, so one
+// sorted key space holds exact and prefix rules, folded and case-sensitive.
+const (
+	KindExact      byte = 'e' // exact path, case-folded
+	KindExactCase  byte = 'E' // exact path, case-sensitive
+	KindPrefix     byte = 'p' // prefix rule, case-folded
+	KindPrefixCase byte = 'P' // prefix rule, case-sensitive
+)
+
+// class bits for each byte value.
+const (
+	keep  = 1 << iota // byte may appear raw in a canonical path
+	hex               // byte is a hex digit
+	upper             // byte is an ASCII upper-case letter
+)
+
+var classes = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] |= keep
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] |= keep | upper
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] |= keep | hex
+	}
+	for _, c := range "abcdefABCDEF" {
+		t[c] |= hex
+	}
+	for _, c := range "-._~!$&'()*+,;=:@/" {
+		t[c] |= keep
+	}
+	return t
+}()
+
+const hexDigits = "0123456789ABCDEF"
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// AppendPath appends the canonical form of path p to dst and returns the
+// extended slice. With fold, raw ASCII letters are lower-cased. It does not
+// allocate when dst has room for the result (at most 3*len(p) bytes).
+func AppendPath(dst []byte, p string, fold bool) []byte {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '%' && i+2 < len(p) && classes[p[i+1]]&hex != 0 && classes[p[i+2]]&hex != 0 {
+			d := unhex(p[i+1])<<4 | unhex(p[i+2])
+			i += 2
+			if d != '/' && classes[d]&keep != 0 {
+				c = d // an escaped path character: decode it
+			} else {
+				dst = append(dst, '%', hexDigits[d>>4], hexDigits[d&15])
+				continue
+			}
+		}
+		switch cl := classes[c]; {
+		case cl&keep == 0:
+			dst = append(dst, '%', hexDigits[c>>4], hexDigits[c&15])
+		case fold && cl&upper != 0:
+			dst = append(dst, c+('a'-'A'))
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// Path returns the canonical form of p (see AppendPath).
+func Path(p string, fold bool) string {
+	return string(AppendPath(make([]byte, 0, len(p)+8), p, fold))
+}
+
+// TrimSlash removes one trailing '/' from a canonical path, except from the
+// root path "/": "/a/" and "/a" are the same key unless matching is strict.
+func TrimSlash(p []byte) []byte {
+	if len(p) > 1 && p[len(p)-1] == '/' {
+		return p[:len(p)-1]
+	}
+	return p
+}
+
+// AppendHost appends the canonical form of a host: ASCII lower-case, without
+// a port and without a trailing dot. IPv6 literals keep their brackets.
+func AppendHost(dst []byte, host string) []byte {
+	host = StripPort(host)
+	for len(host) > 0 && host[len(host)-1] == '.' {
+		host = host[:len(host)-1]
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// StripPort removes a ":port" suffix from a host, leaving IPv6 literals
+// such as "[::1]" intact.
+func StripPort(host string) string {
+	for i := len(host) - 1; i >= 0; i-- {
+		switch host[i] {
+		case ':':
+			return host[:i]
+		case ']':
+			return host
+		}
+		if host[i] < '0' || host[i] > '9' {
+			return host
+		}
+	}
+	return host
+}
+
+// Host returns the canonical form of host (see AppendHost).
+func Host(host string) string {
+	return string(AppendHost(make([]byte, 0, len(host)), host))
+}

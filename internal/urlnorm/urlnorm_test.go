@@ -1,0 +1,131 @@
+package urlnorm
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestPath(t *testing.T) {
+	tests := []struct {
+		in, want string
+		fold     bool
+	}{
+		{"/", "/", false},
+		{"/café", "/caf%C3%A9", false},
+		{"/caf%C3%A9", "/caf%C3%A9", false},
+		{"/caf%c3%a9", "/caf%C3%A9", false},
+		{"/a b", "/a%20b", false},
+		{"/a%20b", "/a%20b", false},
+		{"/%41%62%7e%2D", "/Ab~-", false},
+		{"/%41%62%7e%2D", "/ab~-", true},
+		{"/CSS/:hover", "/css/:hover", true},
+		{"/a%2Fb", "/a%2Fb", false},
+		{"/a%2fb", "/a%2Fb", false},
+		{"/a?b#c", "/a%3Fb%23c", false},
+		{"/a%3fb", "/a%3Fb", false},
+		{"/100%", "/100%25", false},
+		{"/100%zz", "/100%25zz", false},
+		{"/%e", "/%25e", false},
+		{"/a\\b", "/a%5Cb", false},
+		{"/a\x00\xff", "/a%00%FF", false},
+		{"/Ünïcode/ÄB", "/%C3%9Cn%C3%AFcode/%C3%84b", true},
+		{"/(x)[y]<z>@!$&'*+,;=", "/(x)%5By%5D%3Cz%3E@!$&'*+,;=", false},
+		{"/%28x%29", "/(x)", false},
+		{"/A%2FB", "/a%2Fb", true},
+	}
+	for _, tt := range tests {
+		if got := Path(tt.in, tt.fold); got != tt.want {
+			t.Errorf("Path(%q, %v) = %q, want %q", tt.in, tt.fold, got, tt.want)
+		}
+	}
+}
+
+// TestPathAsBrowserSends checks that a path as written in a manifest and the
+// same path as Go's URL encoder (like a browser) sends it meet on one key.
+func TestPathAsBrowserSends(t *testing.T) {
+	for _, p := range []string{
+		"/en-US/docs/Web/CSS/:hover", "/docs/Foo Bar", "/العربية/مقال", "/a(b)/c[d]",
+		"/x<y>z", "/tilde~/%/", "/q?x", "/frag#x", "/emoji/😀", "/semi;colon=1",
+	} {
+		sent := (&url.URL{Path: p}).EscapedPath()
+		for _, fold := range []bool{false, true} {
+			if a, b := Path(p, fold), Path(sent, fold); a != b {
+				t.Errorf("manifest %q -> %q but browser-sent %q -> %q", p, a, sent, b)
+			}
+		}
+	}
+}
+
+func TestTrimSlash(t *testing.T) {
+	for in, want := range map[string]string{"/": "/", "/a/": "/a", "/a": "/a", "/a//": "/a/", "": ""} {
+		if got := string(TrimSlash([]byte(in))); got != want {
+			t.Errorf("TrimSlash(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"Example.COM":       "example.com",
+		"example.com:8080":  "example.com",
+		"example.com.":      "example.com",
+		"Example.com.:443":  "example.com",
+		"[::1]:80":          "[::1]",
+		"[::1]":             "[::1]",
+		"":                  "",
+		"localhost:":        "localhost",
+		"a-b.example:65535": "a-b.example",
+	} {
+		if got := Host(in); got != want {
+			t.Errorf("Host(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAppendPathNoAlloc(t *testing.T) {
+	var buf [256]byte
+	allocs := testing.AllocsPerRun(100, func() {
+		b := AppendPath(buf[:0], "/Some/Path%20with/caf%c3%a9", true)
+		b = TrimSlash(b)
+		_ = AppendHost(b, "Example.com:80")
+	})
+	if allocs != 0 {
+		t.Fatalf("AppendPath allocates %v times, want 0", allocs)
+	}
+}
+
+// FuzzPath checks that normalization is idempotent, that folding commutes
+// with it, and that the output only holds canonical bytes.
+func FuzzPath(f *testing.F) {
+	for _, s := range []string{"/", "/café", "/%zz%", "/A%2f%2F", "/%C3%a9?#", "/a b\x00\xff", "%%41"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		for _, fold := range []bool{false, true} {
+			n := Path(p, fold)
+			if n2 := Path(n, fold); n2 != n {
+				t.Fatalf("not idempotent: N(%q)=%q, N(N)=%q", p, n, n2)
+			}
+			for i := 0; i < len(n); i++ {
+				c := n[i]
+				if c == '%' {
+					if i+2 >= len(n) || !strings.ContainsRune(hexDigits, rune(n[i+1])) || !strings.ContainsRune(hexDigits, rune(n[i+2])) {
+						t.Fatalf("bad escape in %q at %d", n, i)
+					}
+					i += 2
+					continue
+				}
+				if classes[c]&keep == 0 {
+					t.Fatalf("raw byte %#x in canonical %q", c, n)
+				}
+				if fold && classes[c]&upper != 0 {
+					t.Fatalf("upper-case letter left in folded %q", n)
+				}
+			}
+		}
+		if a, b := Path(Path(p, false), true), Path(p, true); a != b {
+			t.Fatalf("fold after normalize %q != normalize with fold %q", a, b)
+		}
+	})
+}
