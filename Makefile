@@ -1,0 +1,49 @@
+# redirc — common tasks. `make demo` and `make test` are all a fresh clone needs.
+GO        ?= go
+BIN       := bin/redirc
+FUZZTIME  ?= 30s
+SHORTFUZZ ?= 3s
+DEMO_ADDR ?= 127.0.0.1:8080
+LDFLAGS   := -X main.version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build test lint vet fuzz fuzz-short bench demo clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/redirc
+	$(GO) build -o bin/redirc-synth ./cmd/redirc-synth
+
+## test: formatting, vet, every test with the race detector, and a short pass of every fuzzer.
+test: lint
+	$(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory fuzz-short
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# Runs every Fuzz* target of every package for $(FUZZTIME) each.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(SHORTFUZZ)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## demo: build the bundled example manifests and answer a few requests from the build.
+demo: build
+	$(BIN) build -o demo-out examples/redirects.csv examples/_redirects
+	$(BIN) lookup demo-out /old-home /docs/v1/install/linux "/caf%C3%A9" "https://shop.example.com/cards?x=1" /pricing?utm=1 /press-kit.zip /nope
+
+clean:
+	rm -rf bin demo-out

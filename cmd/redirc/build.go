@@ -1,0 +1,255 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/redirc/redirc/compiler"
+)
+
+// inputFlags are shared by build and check: how manifests are read and
+// what the rules mean.
+func inputFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "format", Usage: "manifest format: csv, json, jsonl, netlify, tsv (default: from each file name)"},
+		&cli.IntFlag{Name: "default-status", Usage: "status for rules that give none (default: 301 for Netlify and TSV, 307/308 for CSV/JSON/JSONL)"},
+		&cli.BoolFlag{Name: "skip-unsupported", Usage: "report Netlify/Vercel constructs redirc cannot honour as warnings and skip those rules, instead of failing"},
+		&cli.BoolFlag{Name: "strict-trailing-slash", Usage: "treat /a and /a/ as different paths"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "list every flattened chain"},
+	}
+}
+
+func readOptions(c *cli.Context) (compiler.ReadOptions, error) {
+	ro := compiler.ReadOptions{
+		Format:          compiler.Format(strings.ToLower(c.String("format"))),
+		DefaultStatus:   c.Int("default-status"),
+		SkipUnsupported: c.Bool("skip-unsupported"),
+	}
+	switch ro.Format {
+	case compiler.FormatAuto, compiler.FormatCSV, compiler.FormatJSON, compiler.FormatJSONL, compiler.FormatNetlify, compiler.FormatTSV:
+	default:
+		return ro, usageErr("unknown --format %q: want csv, json, jsonl, netlify or tsv", ro.Format)
+	}
+	switch ro.DefaultStatus {
+	case 0, 301, 302, 303, 307, 308, 410:
+	default:
+		return ro, usageErr("--default-status %d: want 301, 302, 303, 307, 308 or 410", ro.DefaultStatus)
+	}
+	return ro, nil
+}
+
+// readAll reads every manifest (in parallel) and returns the rules in the
+// order the files were given.
+func readAll(files []string, ro compiler.ReadOptions) ([]compiler.Rule, []compiler.Problem, error) {
+	type result struct {
+		rules []compiler.Rule
+		probs []compiler.Problem
+		err   error
+	}
+	res := make([]result, len(files))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, f := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r, p, err := compiler.ReadFile(f, ro)
+			res[i] = result{r, p, err}
+		}()
+	}
+	wg.Wait()
+	var rules []compiler.Rule
+	var probs []compiler.Problem
+	n := 0
+	for _, r := range res {
+		n += len(r.rules)
+	}
+	rules = make([]compiler.Rule, 0, n)
+	for _, r := range res {
+		if r.err != nil {
+			return nil, nil, r.err
+		}
+		rules = append(rules, r.rules...)
+		probs = append(probs, r.probs...)
+	}
+	return rules, probs, nil
+}
+
+func buildCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "build",
+		Usage:     "compile manifests into a build directory",
+		ArgsUsage: "-o DIR FILE...",
+		Description: `Reads every FILE (format from its name, or --format), checks all rules,
+flattens redirect chains, and writes content-addressed shard files plus
+index.json into DIR. The index is renamed into place last, so a server
+watching DIR sees the old build or the new one, never a mix. If any rule has
+an error, nothing is written and every problem is listed with file:line.
+Unchanged shards keep their names and bytes.`,
+		Flags: append(inputFlags(),
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "build directory to write (created if missing)", Required: true},
+			&cli.IntFlag{Name: "shards", Usage: "number of shard files (default: rules / --shard-rules, rounded up to a power of two)"},
+			&cli.IntFlag{Name: "shard-rules", Value: compiler.DefaultShardRules, Usage: "target rules per shard when --shards is not given"},
+			&cli.Float64Flag{Name: "bloom-fp", Value: 1e-3, Usage: "Bloom filter false-positive target per shard"},
+			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on stdout"},
+			&cli.StringFlag{Name: "problems", Value: "text", Usage: "how to print problems: text, json or github"},
+		),
+		OnUsageError: cmdUsageError,
+		Action:       runBuild,
+	}
+}
+
+func cmdUsageError(c *cli.Context, err error, _ bool) error {
+	return usageErr("%s: %v (see redirc %s --help)", c.Command.Name, err, c.Command.Name)
+}
+
+func runBuild(c *cli.Context) error {
+	files := c.Args().Slice()
+	if len(files) == 0 {
+		return usageErr("build: no manifest given (usage: redirc build -o DIR FILE...)")
+	}
+	ro, err := readOptions(c)
+	if err != nil {
+		return err
+	}
+	if fp := c.Float64("bloom-fp"); fp <= 0 || fp >= 1 {
+		return usageErr("--bloom-fp %v: want a rate between 0 and 1, such as 0.001", fp)
+	}
+	if c.Int("shards") < 0 || c.Int("shard-rules") <= 0 {
+		return usageErr("--shards must be >= 0 and --shard-rules > 0")
+	}
+	pf, err := problemFormat(c.String("problems"))
+	if err != nil {
+		return err
+	}
+	out := c.String("output")
+	prog := newProgress(c.App.ErrWriter)
+	start := time.Now()
+
+	prog.stage("reading %d file(s)", len(files))
+	rules, probs, err := readAll(files, ro)
+	if err != nil {
+		prog.done()
+		return failErr("%v", err)
+	}
+	if compiler.HasErrors(probs) {
+		prog.done()
+		printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
+		return failErr("build failed: %s; %s left unchanged", countProblems(probs), out)
+	}
+	prog.stage("compiling %d rules", len(rules))
+	opt := compiler.Options{
+		Shards:              c.Int("shards"),
+		ShardRules:          c.Int("shard-rules"),
+		BloomFP:             c.Float64("bloom-fp"),
+		StrictTrailingSlash: c.Bool("strict-trailing-slash"),
+	}
+	b, cprobs, err := compiler.Compile(rules, opt)
+	probs = append(probs, cprobs...)
+	if err != nil {
+		prog.done()
+		printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
+		if compiler.HasErrors(probs) {
+			return failErr("build failed: %s; %s left unchanged", countProblems(probs), out)
+		}
+		return failErr("build failed: %v; %s left unchanged", err, out)
+	}
+	prog.stage("writing %d shards to %s", len(b.Shards), out)
+	if err := b.WriteDir(out); err != nil {
+		prog.done()
+		return failErr("build failed: %v; %s left unchanged", err, out)
+	}
+	prog.done()
+	printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
+	st := b.Stats
+	st.Warnings = countSeverity(probs, compiler.Warning)
+	elapsed := time.Since(start)
+	if c.Bool("verbose") {
+		for _, ch := range b.Chains {
+			fmt.Fprintf(c.App.ErrWriter, "chain flattened: %s\n", ch)
+		}
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			compiler.Stats
+			Output  string  `json:"output"`
+			BuildID string  `json:"buildId"`
+			Seconds float64 `json:"seconds"`
+		}{st, out, b.Index.BuildID, elapsed.Seconds()})
+	}
+	perRule := 0.0
+	if st.Rules > 0 {
+		perRule = float64(st.Bytes) / float64(st.Rules)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "built %d rules (%d read) into %d shards, %s (%.1f B/rule); %d chains flattened, %d warnings; wrote %d shard files to %s in %s (build %s)\n",
+		st.Rules, st.Inputs, st.Shards, humanBytes(st.Bytes), perRule, st.Chains, st.Warnings, st.Written, out, elapsed.Round(time.Millisecond), b.Index.BuildID)
+	return nil
+}
+
+func countSeverity(ps []compiler.Problem, s compiler.Severity) int {
+	n := 0
+	for _, p := range ps {
+		if p.Severity == s {
+			n++
+		}
+	}
+	return n
+}
+
+func countProblems(ps []compiler.Problem) string {
+	return fmt.Sprintf("%d error(s), %d warning(s)", countSeverity(ps, compiler.Error), countSeverity(ps, compiler.Warning))
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// progress shows the current stage on a terminal and stays silent otherwise
+// (CI logs get only the summary).
+type progress struct {
+	w     io.Writer
+	tty   bool
+	start time.Time
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w, start: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progress) stage(format string, args ...any) {
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K[%5.1fs] %s...", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
+	}
+}
+
+func (p *progress) done() {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}

@@ -1,0 +1,447 @@
+package compiler
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/redirc/redirc/internal/urlnorm"
+	"github.com/redirc/redirc/shardfmt"
+)
+
+// Options controls how rules are compiled into a build.
+type Options struct {
+	// Shards is the number of shard files; 0 derives it from the rule count
+	// and ShardRules, rounded up to a power of two so that small edits keep
+	// the count (and so the names of untouched shards) stable.
+	Shards int
+	// ShardRules is the target number of rules per shard when Shards is 0.
+	// 0 means DefaultShardRules.
+	ShardRules int
+	// BloomFP is the Bloom filter's target false-positive rate (0: 1e-3).
+	BloomFP float64
+	// StrictTrailingSlash makes "/a" and "/a/" different keys.
+	StrictTrailingSlash bool
+	// HashSeed permutes the assignment of keys to shards.
+	HashSeed uint64
+	// MaxSourceBytes and MaxDestBytes bound a rule's source and destination
+	// as written (0: 4 KiB and 8 KiB).
+	MaxSourceBytes, MaxDestBytes int
+	// Now is the time against which "expires" is judged for warnings
+	// (zero: time.Now()). It never changes the output.
+	Now time.Time
+}
+
+// DefaultShardRules is the default target number of rules per shard.
+const DefaultShardRules = 4096
+
+// maxShards bounds the shard count (shardfmt.ParseIndex accepts up to 1<<20).
+const maxShards = 1 << 16
+
+func (o *Options) shardCount(rules int) int {
+	if o.Shards > 0 {
+		return min(o.Shards, maxShards)
+	}
+	per := o.ShardRules
+	if per <= 0 {
+		per = DefaultShardRules
+	}
+	want := (rules + per - 1) / per
+	n := 1
+	for n < want && n < maxShards {
+		n <<= 1
+	}
+	return n
+}
+
+// rule is a checked rule: its key and the outcome it compiles to.
+type rule struct {
+	src   *Rule
+	key   string // urlnorm kind byte + host + canonical path
+	host  string // canonical host, "" for any host
+	path  string // canonical path as matched (folded unless case-sensitive)
+	kind  byte
+	dest  string
+	flags uint16
+	exp   uint32
+	order int // position among all input rules (file order)
+	// final is the destination after chain flattening.
+	final string
+	// chain-resolution state (see flatten).
+	state uint8
+	next  *rule
+	loop  bool
+}
+
+func (r *rule) prefix() bool { return r.kind == urlnorm.KindPrefix || r.kind == urlnorm.KindPrefixCase }
+
+// Chain describes one flattened redirect chain, for the summary.
+type Chain struct {
+	Hops []Pos   // where each rule of the chain was written, first to last
+	Path []string // the sources, then the final destination
+}
+
+func (c Chain) String() string {
+	var b strings.Builder
+	for i, p := range c.Path {
+		if i > 0 {
+			b.WriteString(" -> ")
+		}
+		b.WriteString(p)
+		if i < len(c.Hops) {
+			fmt.Fprintf(&b, " (%s)", c.Hops[i])
+		}
+	}
+	return b.String()
+}
+
+// checked holds the result of checking a whole rule set.
+type checked struct {
+	rules  []*rule
+	byKey  map[string]*rule
+	chains []Chain
+	probs  []Problem
+	strict bool // strict trailing slash
+	// what the build contains, for the index and the runtime
+	hostRules, caseRules, prefixRules bool
+	maxPrefixSegments                 int
+}
+
+func (c *checked) errorf(p Pos, format string, args ...any) {
+	c.probs = append(c.probs, Problem{Pos: p, Severity: Error, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *checked) warnf(p Pos, format string, args ...any) {
+	c.probs = append(c.probs, Problem{Pos: p, Severity: Warning, Msg: fmt.Sprintf(format, args...)})
+}
+
+// check validates every rule, builds keys, reports duplicates and
+// conflicts, and flattens chains. It reports every problem it finds.
+func check(rules []Rule, opt Options) *checked {
+	c := &checked{byKey: make(map[string]*rule, len(rules)), strict: opt.StrictTrailingSlash}
+	now := opt.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	maxSrc, maxDst := opt.MaxSourceBytes, opt.MaxDestBytes
+	if maxSrc <= 0 {
+		maxSrc = 4 << 10
+	}
+	if maxDst <= 0 {
+		maxDst = 8 << 10
+	}
+	var keyBuf []byte
+	for i := range rules {
+		in := &rules[i]
+		r := &rule{src: in, order: i}
+		if !c.checkRule(r, opt, maxSrc, maxDst, now, &keyBuf) {
+			continue
+		}
+		if prev, ok := c.byKey[r.key]; ok {
+			if prev.dest == r.dest && prev.src.Status == in.Status && prev.flags == r.flags && prev.exp == r.exp {
+				c.warnf(in.Pos, "duplicate rule: %s is already defined at %s with the same outcome", in.Source, prev.src.Pos)
+			} else {
+				c.errorf(in.Pos, "conflicting rule: %s is already defined at %s (%d %s) but here it is %d %s",
+					in.Source, prev.src.Pos, prev.src.Status, orDash(prev.dest), in.Status, orDash(r.dest))
+			}
+			continue
+		}
+		c.byKey[r.key] = r
+		c.rules = append(c.rules, r)
+		switch r.kind {
+		case urlnorm.KindExactCase:
+			c.caseRules = true
+		case urlnorm.KindPrefixCase:
+			c.caseRules = true
+			fallthrough
+		case urlnorm.KindPrefix:
+			c.prefixRules = true
+			c.maxPrefixSegments = max(c.maxPrefixSegments, strings.Count(r.path, "/"))
+		}
+		if r.host != "" {
+			c.hostRules = true
+		}
+	}
+	if c.prefixRules {
+		c.warnShadowed()
+	}
+	c.flatten()
+	return c
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (c *checked) checkRule(r *rule, opt Options, maxSrc, maxDst int, now time.Time, keyBuf *[]byte) bool {
+	in := r.src
+	ok := true
+	bad := func(format string, args ...any) {
+		c.errorf(in.Pos, format, args...)
+		ok = false
+	}
+	if len(in.Source) > maxSrc {
+		bad("source is %d bytes long, over the limit of %d", len(in.Source), maxSrc)
+	}
+	if len(in.Destination) > maxDst {
+		bad("destination is %d bytes long, over the limit of %d", len(in.Destination), maxDst)
+	}
+	if i := ctlIndex(in.Source); i >= 0 {
+		bad("source contains control character %q at byte %d", in.Source[i], i)
+	}
+	if i := ctlIndex(in.Destination); i >= 0 {
+		bad("destination contains control character %q at byte %d", in.Destination[i], i)
+	}
+	switch in.Status {
+	case 301, 302, 303, 307, 308, 410:
+	case 0:
+		bad("missing status")
+	default:
+		bad("status %d is not a redirect status redirc serves (301, 302, 303, 307, 308 or 410)", in.Status)
+	}
+	if !ok {
+		return false
+	}
+
+	host, path, err := splitSource(in.Source)
+	if err != nil {
+		bad("%v", err)
+		return false
+	}
+	kind := urlnorm.KindExact
+	if path == "/*" || strings.HasSuffix(path, "/*") {
+		kind = urlnorm.KindPrefix
+		path = path[:len(path)-2]
+	}
+	if in.CaseSensitive {
+		if kind == urlnorm.KindExact {
+			kind = urlnorm.KindExactCase
+		} else {
+			kind = urlnorm.KindPrefixCase
+		}
+	}
+	fold := kind == urlnorm.KindExact || kind == urlnorm.KindPrefix
+	b := append((*keyBuf)[:0], kind)
+	b = append(b, host...)
+	pathAt := len(b)
+	b = urlnorm.AppendPath(b, path, fold)
+	if kind == urlnorm.KindPrefix || kind == urlnorm.KindPrefixCase {
+		if len(b) > pathAt && b[len(b)-1] == '/' {
+			b = b[:len(b)-1]
+		}
+	} else if !opt.StrictTrailingSlash {
+		b = append(b[:pathAt], urlnorm.TrimSlash(b[pathAt:])...)
+	}
+	*keyBuf = b
+	r.key = string(b)
+	r.kind = kind
+	r.host = host
+	r.path = r.key[pathAt:]
+
+	// Destination.
+	dest := in.Destination
+	if in.Status == 410 {
+		if dest != "" {
+			c.warnf(in.Pos, "destination %q is ignored: status 410 answers Gone without a Location", dest)
+		}
+		dest = ""
+	} else {
+		d, err := checkDest(dest, r.prefix())
+		if err != nil {
+			bad("%v", err)
+			return false
+		}
+		dest = d
+	}
+	r.dest = dest
+	r.final = dest
+	if r.prefix() && strings.Contains(dest, ":splat") {
+		r.flags |= shardfmt.FlagSplat
+	}
+	if in.Query {
+		r.flags |= shardfmt.FlagQuery
+	}
+	if !in.Expires.IsZero() {
+		sec := in.Expires.Unix()
+		if sec <= 0 || sec > math.MaxUint32 {
+			bad("expires %s is outside 1970..2106", in.Expires.Format(time.RFC3339))
+			return false
+		}
+		r.exp = uint32(sec)
+		if in.Expires.Before(now) {
+			c.warnf(in.Pos, "rule expired at %s: it will answer 410 Gone", in.Expires.Format(time.RFC3339))
+		}
+	}
+	return ok
+}
+
+func ctlIndex(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return i
+		}
+	}
+	return -1
+}
+
+// splitSource splits a rule source into a canonical host ("" for any host)
+// and the path as written.
+func splitSource(s string) (host, path string, err error) {
+	if s == "" {
+		return "", "", fmt.Errorf("empty source")
+	}
+	if s[0] == '/' {
+		if strings.HasPrefix(s, "//") {
+			return "", "", fmt.Errorf("source %q begins with //: write a path, host/path or https://host/path", s)
+		}
+		return "", s, nil
+	}
+	rest := s
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme := strings.ToLower(s[:i])
+		if scheme != "http" && scheme != "https" {
+			return "", "", fmt.Errorf("source %q: only http and https hosts can be matched", s)
+		}
+		rest = s[i+3:]
+	}
+	h, p, found := strings.Cut(rest, "/")
+	p = "/" + p
+	if !found {
+		p = "/"
+	}
+	if err := checkHost(h); err != nil {
+		return "", "", fmt.Errorf("source %q: %v", s, err)
+	}
+	if rest == s && !strings.Contains(h, ".") && urlnorm.StripPort(h) != "localhost" {
+		return "", "", fmt.Errorf("source %q must begin with / (or name a host: host/path or https://host/path)", s)
+	}
+	return urlnorm.Host(h), p, nil
+}
+
+func checkHost(h string) error {
+	h = urlnorm.StripPort(h)
+	if h == "" {
+		return fmt.Errorf("empty host")
+	}
+	if h[0] == '[' && h[len(h)-1] == ']' {
+		return nil
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
+		case c >= 0x80:
+			return fmt.Errorf("host %q is not ASCII: write its punycode (xn--) form", h)
+		default:
+			return fmt.Errorf("host %q contains %q", h, c)
+		}
+	}
+	return nil
+}
+
+// checkDest validates a destination and returns it as it will be sent in a
+// Location header: raw spaces and non-ASCII bytes percent-encoded.
+func checkDest(d string, prefix bool) (string, error) {
+	if d == "" {
+		return "", fmt.Errorf("missing destination")
+	}
+	if strings.Contains(d, ":splat") && !prefix {
+		return "", fmt.Errorf("destination %q uses :splat but the source is not a prefix rule (end it with /*)", d)
+	}
+	switch {
+	case strings.HasPrefix(d, "//") || strings.HasPrefix(d, "/\\"):
+		return "", fmt.Errorf("destination %q is protocol-relative: write https://host/... or a path", d)
+	case d[0] == '/':
+	default:
+		i := strings.Index(d, "://")
+		if i < 0 {
+			return "", fmt.Errorf("destination %q is neither an http(s) URL nor a path beginning with /", d)
+		}
+		scheme := strings.ToLower(d[:i])
+		if scheme != "http" && scheme != "https" {
+			return "", fmt.Errorf("destination %q: only http and https destinations are allowed", d)
+		}
+		u, err := url.Parse(strings.ReplaceAll(d, ":splat", "splat"))
+		if err != nil || u.Host == "" {
+			return "", fmt.Errorf("destination %q is not a valid URL", d)
+		}
+		// The host part ends at the first '/', '?' or '#' after "://".
+		hostEnd := len(d)
+		if j := strings.IndexAny(d[i+3:], "/?#"); j >= 0 {
+			hostEnd = i + 3 + j
+		}
+		if strings.Contains(d[:hostEnd], ":splat") {
+			return "", fmt.Errorf("destination %q puts :splat in the host: a request could choose where it is sent", d)
+		}
+		if strings.ContainsAny(d[i+3:hostEnd], "\\@") {
+			return "", fmt.Errorf("destination %q has a host with '\\' or '@'", d)
+		}
+	}
+	return encodeDest(d), nil
+}
+
+// encodeDest percent-encodes the bytes that may not appear raw in a
+// Location header (space, non-ASCII and a few delimiters browsers encode),
+// leaving existing escapes alone.
+func encodeDest(d string) string {
+	need := false
+	for i := 0; i < len(d); i++ {
+		if destEscape(d[i]) {
+			need = true
+			break
+		}
+	}
+	if !need {
+		return d
+	}
+	var b strings.Builder
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if destEscape(c) {
+			b.WriteByte('%')
+			b.WriteByte("0123456789ABCDEF"[c>>4])
+			b.WriteByte("0123456789ABCDEF"[c&15])
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func destEscape(c byte) bool {
+	return c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' || c == '{' || c == '|' || c == '}'
+}
+
+// warnShadowed warns about exact rules that an earlier prefix rule in the
+// same file would have caught in first-match formats such as Netlify's:
+// redirc applies exact rules before prefix rules.
+func (c *checked) warnShadowed() {
+	for _, r := range c.rules {
+		if r.prefix() {
+			continue
+		}
+		p := r.path
+		for j := len(p); j >= 0; j-- {
+			if j != len(p) && (j >= len(p) || p[j] != '/') {
+				continue
+			}
+			for _, k := range [2]byte{urlnorm.KindPrefix, urlnorm.KindPrefixCase} {
+				cand := string(k) + r.host + p[:j]
+				if k == urlnorm.KindPrefix {
+					cand = string(k) + r.host + urlnorm.Path(p[:j], true)
+				}
+				if pr, ok := c.byKey[cand]; ok && pr.order < r.order && pr.src.Pos.File == r.src.Pos.File {
+					c.warnf(r.src.Pos, "%s is shadowed by the earlier splat rule %s at %s in first-match order; redirc applies exact rules first",
+						r.src.Source, pr.src.Source, pr.src.Pos)
+					goto next
+				}
+			}
+		}
+	next:
+	}
+}

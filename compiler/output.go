@@ -1,0 +1,228 @@
+package compiler
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/redirc/redirc/shardfmt"
+)
+
+// WriteDir writes the build into dir: shard files first, each under its
+// content-addressed name, then the index by atomic rename. A reader of dir
+// therefore sees the old build or the new one, never a mix. Shard files
+// that already hold the right bytes are left untouched (so an edit rewrites
+// only the shards it changed). If anything fails before the index is
+// renamed, the files this call created are removed and dir is as it was.
+//
+// After the new index is in place, shard files referenced by neither the
+// new nor the previous index are deleted: a server still loading the
+// previous build can finish.
+//
+// WriteDir never follows a symbolic link inside dir: files are created
+// under fresh temporary names and renamed over whatever was there.
+func (b *Build) WriteDir(dir string) (err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating output directory: %w", err)
+	}
+	prev := previousShards(dir)
+
+	var (
+		mu      sync.Mutex
+		created []string
+	)
+	defer func() {
+		if err != nil {
+			for _, name := range created {
+				os.Remove(filepath.Join(dir, name))
+			}
+		}
+	}()
+	written := 0
+	err = parallelIO(len(b.Shards), func(i int) error {
+		name := b.Index.Shards[i].File
+		path := filepath.Join(dir, name)
+		fi, statErr := os.Lstat(path)
+		if statErr == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(b.Shards[i])) && sameContent(path, b.Shards[i]) {
+			return nil
+		}
+		if err := writeAtomic(dir, name, b.Shards[i]); err != nil {
+			return err
+		}
+		mu.Lock()
+		written++
+		if statErr != nil {
+			created = append(created, name)
+		}
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	idx, err := b.Index.Marshal()
+	if err != nil {
+		return fmt.Errorf("encoding index: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	if err := writeAtomic(dir, shardfmt.IndexFileName, idx); err != nil {
+		return err
+	}
+	created = nil // the new build is live: nothing to undo from here on
+	b.Stats.Written = written
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	keep := make(map[string]bool, len(b.Index.Shards)+len(prev))
+	for _, s := range b.Index.Shards {
+		keep[s.File] = true
+	}
+	for _, f := range prev {
+		keep[f] = true
+	}
+	removeStale(dir, keep)
+	return nil
+}
+
+// previousShards lists the shard files of the build currently in dir.
+func previousShards(dir string) []string {
+	path := filepath.Join(dir, shardfmt.IndexFileName)
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > 64<<20 {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	ix, err := shardfmt.ParseIndex(data)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(ix.Shards))
+	for i, s := range ix.Shards {
+		names[i] = s.File
+	}
+	return names
+}
+
+// removeStale deletes shard files not in keep, and temporary files left by
+// builds that were killed more than an hour ago.
+func removeStale(dir string, keep map[string]bool) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case strings.HasSuffix(name, ".rdx") && !keep[name] && e.Type().IsRegular():
+			os.Remove(filepath.Join(dir, name))
+		case strings.HasPrefix(name, ".tmp-"):
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {
+				os.Remove(filepath.Join(dir, name))
+			}
+		}
+	}
+}
+
+func sameContent(path string, want []byte) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	d := xxhash.New()
+	if _, err := io.Copy(d, f); err != nil {
+		return false
+	}
+	return d.Sum64() == xxhash.Sum64(want)
+}
+
+// writeAtomic writes data to dir/name through a fresh temporary file that
+// is synced and renamed into place.
+func writeAtomic(dir, name string, data []byte) (err error) {
+	f, err := os.CreateTemp(dir, ".tmp-"+name+"-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+			err = fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
+		return fmt.Errorf("syncing %s: %w", dir, err)
+	}
+	return nil
+}
+
+// parallelIO is parallel with more workers: writes wait on the disk, not
+// on the CPU.
+func parallelIO(n int, f func(i int) error) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		err  error
+		jobs = make(chan int)
+	)
+	for w := 0; w < min(8, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				if e := f(i); e != nil {
+					mu.Lock()
+					if err == nil {
+						err = e
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		mu.Lock()
+		stop := err != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	return err
+}

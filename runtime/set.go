@@ -1,0 +1,293 @@
+// Package runtime loads a redirc build and answers redirect lookups from
+// memory. A Set is immutable once opened and safe for concurrent use; the
+// lookup path takes no locks and does not allocate on a miss or on a plain
+// hit.
+//
+// The lookup path, top to bottom (Set.Lookup):
+//
+//  1. The request path is put in canonical form (internal/urlnorm: the same
+//     code the compiler used on rule sources) into a stack buffer, once as
+//     sent and once case-folded.
+//  2. Exact keys are probed in precedence order: host-scoped case-sensitive,
+//     host-scoped folded, any-host case-sensitive, any-host folded. Probes
+//     for kinds of rule the build does not contain are skipped (the index
+//     says which exist).
+//  3. Then prefix keys, longest first at each "/" boundary, host-scoped
+//     before any-host. The remainder after the prefix is the splat.
+//  4. The record gives the status and destination; ":splat" and the query
+//     string are filled in only when the rule asks for them, and an expired
+//     rule answers 410 Gone.
+//
+// Each probe hashes the key, picks its shard, tests the shard's Bloom filter
+// and binary-searches the shard's fingerprints (see shardfmt).
+package runtime
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redirc/redirc/internal/urlnorm"
+	"github.com/redirc/redirc/shardfmt"
+)
+
+// Set is one loaded, verified build.
+type Set struct {
+	build *shardfmt.Build
+	ix    *shardfmt.Index
+
+	// copies of the index flags, kept next to each other for the hot path
+	strict, hostRules, caseRules, prefixRules bool
+	maxPrefixSegments                          int
+	loadedAt                                   time.Time
+}
+
+// Open loads and fully verifies the build in dir (its index and every
+// shard). Shard bytes are read into memory, not mapped, so files replaced
+// or truncated later cannot affect the Set.
+func Open(dir string) (*Set, error) {
+	b, err := shardfmt.LoadBuild(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening build %s: %w", dir, err)
+	}
+	return newSet(b), nil
+}
+
+func newSet(b *shardfmt.Build) *Set {
+	ix := b.Index
+	return &Set{
+		build:             b,
+		ix:                ix,
+		strict:            ix.StrictTrailingSlash,
+		hostRules:         ix.HostRules,
+		caseRules:         ix.CaseSensitiveRules,
+		prefixRules:       ix.PrefixRules,
+		maxPrefixSegments: ix.MaxPrefixSegments,
+		loadedAt:          time.Now(),
+	}
+}
+
+// BuildID returns the id of the loaded build.
+func (s *Set) BuildID() string { return s.ix.BuildID }
+
+// Rules returns the number of rules in the loaded build.
+func (s *Set) Rules() int { return s.ix.Rules }
+
+// Index returns the loaded build's index. It must not be modified.
+func (s *Set) Index() *shardfmt.Index { return s.ix }
+
+// Result is the answer to a lookup.
+type Result struct {
+	// Status is the HTTP status to answer with, or 0 when no rule matched.
+	Status int
+	// Location is the redirect target ("" for 410 Gone and for misses).
+	Location string
+}
+
+// Found reports whether a rule matched.
+func (r Result) Found() bool { return r.Status != 0 }
+
+// maxStackPath is the canonical path length handled in stack buffers;
+// longer paths are looked up through a heap buffer.
+const maxStackPath = 1024
+
+// room before the path in a key buffer: kind byte plus the longest host.
+const hostRoom = 1 + 256
+
+// Lookup finds the rule for a request. host is the request's Host (port
+// and case are ignored; it matters only for host-scoped rules), path is
+// the path as sent (percent-encoded, without the query) and rawQuery the
+// query string without '?'. It returns a zero Result on a miss.
+func (s *Set) Lookup(host, path, rawQuery string) Result {
+	return s.lookup(host, path, rawQuery, time.Time{})
+}
+
+// lookup is Lookup with an optional fixed clock for tests.
+func (s *Set) lookup(host, path, rawQuery string, now time.Time) Result {
+	if path == "" {
+		path = "/"
+	}
+	if 3*len(path) > maxStackPath {
+		return s.lookupLong(host, path, rawQuery, now)
+	}
+	var fbuf, cbuf [hostRoom + maxStackPath]byte
+	return s.find(fbuf[:], cbuf[:], host, path, rawQuery, now)
+}
+
+func (s *Set) lookupLong(host, path, rawQuery string, now time.Time) Result {
+	n := hostRoom + 3*len(path)
+	return s.find(make([]byte, n), make([]byte, n), host, path, rawQuery, now)
+}
+
+// find does the lookup with fbuf and cbuf as key buffers for the folded and
+// the case-preserving path; each must have hostRoom + 3*len(path) bytes.
+func (s *Set) find(fbuf, cbuf []byte, host, path, rawQuery string, now time.Time) Result {
+	// Canonical host, right-aligned just before the path area so that a
+	// key is always one contiguous slice: kind | host | path.
+	var hbuf [255]byte
+	var h []byte
+	if s.hostRules && host != "" && len(host) <= len(hbuf) {
+		h = urlnorm.AppendHost(hbuf[:0], host)
+	}
+	fp := urlnorm.AppendPath(fbuf[hostRoom:hostRoom], path, true)
+	var cp []byte // also needed for prefix rules: the splat keeps its case
+	if s.caseRules || s.prefixRules {
+		cp = urlnorm.AppendPath(cbuf[hostRoom:hostRoom], path, false)
+	}
+	fe, ce := len(fp), len(cp) // exact keys may drop a trailing slash
+	if !s.strict && fe > 1 && fp[fe-1] == '/' {
+		fe--
+		ce--
+	}
+
+	// Exact rules.
+	if len(h) > 0 {
+		if s.caseRules {
+			if rec, ok := s.probe(cbuf, urlnorm.KindExactCase, h, ce); ok {
+				return s.answer(rec, nil, rawQuery, now)
+			}
+		}
+		if rec, ok := s.probe(fbuf, urlnorm.KindExact, h, fe); ok {
+			return s.answer(rec, nil, rawQuery, now)
+		}
+	}
+	if s.caseRules {
+		if rec, ok := s.probe(cbuf, urlnorm.KindExactCase, nil, ce); ok {
+			return s.answer(rec, nil, rawQuery, now)
+		}
+	}
+	if rec, ok := s.probe(fbuf, urlnorm.KindExact, nil, fe); ok {
+		return s.answer(rec, nil, rawQuery, now)
+	}
+	if !s.prefixRules {
+		return Result{}
+	}
+
+	// Prefix rules, longest first, host-scoped before any-host.
+	// The splat is taken from the path as sent (not case-folded).
+	orig := cp
+	for pass := 0; pass < 2; pass++ {
+		var ph []byte
+		if pass == 0 {
+			if len(h) == 0 {
+				continue
+			}
+			ph = h
+		}
+		segs := 0 // slashes in fp[:j], the prefix's segment count
+		for _, c := range fp {
+			if c == '/' {
+				segs++
+			}
+		}
+		for j := len(fp); j >= 0; j-- {
+			if j < len(fp) {
+				if fp[j] != '/' {
+					continue
+				}
+				segs--
+			} else if j > 0 && fp[j-1] == '/' {
+				continue // "/docs/" is tried as "/docs" with an empty splat
+			}
+			if segs > s.maxPrefixSegments {
+				continue
+			}
+			var splat []byte
+			if j < len(fp) {
+				splat = orig[j+1:]
+			}
+			if s.caseRules {
+				if rec, ok := s.probe(cbuf, urlnorm.KindPrefixCase, ph, j); ok {
+					return s.answer(rec, splat, rawQuery, now)
+				}
+			}
+			if rec, ok := s.probe(fbuf, urlnorm.KindPrefix, ph, j); ok {
+				return s.answer(rec, splat, rawQuery, now)
+			}
+		}
+	}
+	return Result{}
+}
+
+// probe looks up kind|host|buf[hostRoom:hostRoom+n]. It writes the kind and
+// host into the room before the path.
+func (s *Set) probe(buf []byte, kind byte, host []byte, n int) (shardfmt.Record, bool) {
+	start := hostRoom - len(host) - 1
+	buf[start] = kind
+	copy(buf[start+1:hostRoom], host)
+	return s.build.Find(buf[start : hostRoom+n])
+}
+
+// answer turns a matched record into a Result.
+func (s *Set) answer(rec shardfmt.Record, splat []byte, rawQuery string, now time.Time) Result {
+	if rec.Expires != 0 {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if now.Unix() >= int64(rec.Expires) {
+			return Result{Status: 410}
+		}
+	}
+	if rec.Status == 410 {
+		return Result{Status: 410}
+	}
+	loc := rec.Dest
+	if rec.Flags&shardfmt.FlagSplat != 0 || (rec.Flags&shardfmt.FlagQuery != 0 && rawQuery != "") {
+		loc = buildLocation(rec, splat, rawQuery)
+	}
+	return Result{Status: int(rec.Status), Location: loc}
+}
+
+// buildLocation fills in ":splat" and appends the request's query string.
+// The splat is a canonical path (no control bytes, no backslash, no raw
+// spaces); its leading slashes are dropped so that "/:splat" can never
+// become a protocol-relative "//host". Bytes of the query that may not
+// appear in a header are percent-encoded.
+func buildLocation(rec shardfmt.Record, splat []byte, rawQuery string) string {
+	for len(splat) > 0 && splat[0] == '/' {
+		splat = splat[1:]
+	}
+	dest := rec.Dest
+	var b strings.Builder
+	b.Grow(len(dest) + len(splat) + len(rawQuery) + 2)
+	frag := ""
+	if i := strings.IndexByte(dest, '#'); i >= 0 && rec.Flags&shardfmt.FlagQuery != 0 && rawQuery != "" {
+		dest, frag = dest[:i], dest[i:]
+	}
+	if rec.Flags&shardfmt.FlagSplat != 0 {
+		for {
+			i := strings.Index(dest, ":splat")
+			if i < 0 {
+				break
+			}
+			b.WriteString(dest[:i])
+			b.Write(splat)
+			dest = dest[i+len(":splat"):]
+		}
+	}
+	b.WriteString(dest)
+	if rec.Flags&shardfmt.FlagQuery != 0 && rawQuery != "" {
+		if strings.IndexByte(b.String(), '?') >= 0 {
+			b.WriteByte('&')
+		} else {
+			b.WriteByte('?')
+		}
+		for i := 0; i < len(rawQuery); i++ {
+			c := rawQuery[i]
+			if c <= ' ' || c >= 0x7f || c == '#' {
+				b.WriteByte('%')
+				b.WriteByte("0123456789ABCDEF"[c>>4])
+				b.WriteByte("0123456789ABCDEF"[c&15])
+			} else {
+				b.WriteByte(c)
+			}
+		}
+	}
+	b.WriteString(frag)
+	loc := b.String()
+	if strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
+		// Defence in depth: never hand out a protocol-relative Location.
+		loc = "/" + strings.TrimLeft(loc, "/\\")
+	}
+	return loc
+}
