@@ -79,7 +79,7 @@ func (r *rule) prefix() bool { return r.kind == urlnorm.KindPrefix || r.kind == 
 
 // Chain describes one flattened redirect chain, for the summary.
 type Chain struct {
-	Hops []Pos   // where each rule of the chain was written, first to last
+	Hops []Pos    // where each rule of the chain was written, first to last
 	Path []string // the sources, then the final destination
 }
 

@@ -38,8 +38,8 @@ type Set struct {
 
 	// copies of the index flags, kept next to each other for the hot path
 	strict, hostRules, caseRules, prefixRules bool
-	maxPrefixSegments                          int
-	loadedAt                                   time.Time
+	maxPrefixSegments                         int
+	loadedAt                                  time.Time
 }
 
 // Open loads and fully verifies the build in dir (its index and every
