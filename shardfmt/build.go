@@ -1,0 +1,135 @@
+package shardfmt
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Build is a loaded, fully verified build: its index and every shard, in
+// shard order. It is immutable and safe for concurrent use.
+type Build struct {
+	// Index is the build's table of contents.
+	Index *Index
+	// Shards holds shard i at position i.
+	Shards []*Shard
+}
+
+// LoadBuild reads dir/index.json and every shard file it lists, verifies each
+// shard completely (OpenShard), and checks that each file's xxhash64 and size
+// match the index and that its header agrees with the index on shard index,
+// shard count, hash seed and rule count. Shards are read in parallel, on up
+// to GOMAXPROCS goroutines. Errors name the file at fault; problems with the
+// content wrap ErrCorrupt (or ErrUnsupported), I/O problems wrap the
+// underlying error (a missing shard wraps fs.ErrNotExist).
+func LoadBuild(dir string) (*Build, error) {
+	ipath := filepath.Join(dir, IndexFileName)
+	ib, err := os.ReadFile(ipath)
+	if err != nil {
+		return nil, fmt.Errorf("shardfmt: load build: %w", err)
+	}
+	ix, err := ParseIndex(ib)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ipath, err)
+	}
+
+	n := len(ix.Shards)
+	shards := make([]*Shard, n)
+	errs := make([]error, n)
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				// ParseIndex guarantees File is a bare name.
+				path := filepath.Join(dir, ix.Shards[i].File)
+				s, err := ReadShardFile(path)
+				if err == nil {
+					err = checkShard(ix, i, s)
+					if err != nil {
+						err = fmt.Errorf("%s: %w", path, err)
+					}
+				}
+				if err != nil {
+					errs[i] = err
+					failed.Store(true)
+					return
+				}
+				shards[i] = s
+			}
+		})
+	}
+	wg.Wait()
+	// Report the first failing shard in shard order, so that the message
+	// does not depend on scheduling.
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &Build{Index: ix, Shards: shards}, nil
+}
+
+// NewBuild assembles a Build from an index and shards that are already open
+// (for instance built in memory), with the same consistency checks as
+// LoadBuild.
+func NewBuild(ix *Index, shards []*Shard) (*Build, error) {
+	if err := ix.validate(); err != nil {
+		return nil, err
+	}
+	if len(shards) != len(ix.Shards) {
+		return nil, fmt.Errorf("shardfmt: %d shards for an index of %d", len(shards), len(ix.Shards))
+	}
+	for i, s := range shards {
+		if s == nil {
+			return nil, fmt.Errorf("shardfmt: shard %d is nil", i)
+		}
+		if err := checkShard(ix, i, s); err != nil {
+			return nil, fmt.Errorf("%s: %w", ix.Shards[i].File, err)
+		}
+	}
+	return &Build{Index: ix, Shards: shards}, nil
+}
+
+// checkShard compares open shard i with what the index says about it.
+func checkShard(ix *Index, i int, s *Shard) error {
+	e := &ix.Shards[i]
+	switch {
+	case int64(s.Size()) != e.Size:
+		return fmt.Errorf("%w: file is %d bytes, index says %d", ErrCorrupt, s.Size(), e.Size)
+	case FormatHash(s.Sum()) != e.Hash:
+		return fmt.Errorf("%w: xxh64 is %s, index says %s", ErrCorrupt, FormatHash(s.Sum()), e.Hash)
+	case s.Index() != i:
+		return fmt.Errorf("%w: header says shard %d, index lists it as shard %d", ErrCorrupt, s.Index(), i)
+	case s.Count() != ix.ShardCount:
+		return fmt.Errorf("%w: header says %d shards, index says %d", ErrCorrupt, s.Count(), ix.ShardCount)
+	case s.Seed() != ix.HashSeed:
+		return fmt.Errorf("%w: header says hash seed %#x, index says %#x", ErrCorrupt, s.Seed(), ix.HashSeed)
+	case s.Len() != e.Rules:
+		return fmt.Errorf("%w: shard holds %d rules, index says %d", ErrCorrupt, s.Len(), e.Rules)
+	}
+	return nil
+}
+
+// Find looks up key in the build: it hashes the key with the build's seed,
+// picks the shard and calls Shard.Find. It allocates nothing.
+func (b *Build) Find(key []byte) (Record, bool) {
+	if len(b.Shards) == 0 {
+		return Record{}, false
+	}
+	h := Hash(b.Index.HashSeed, key)
+	return b.Shards[ShardOf(h, len(b.Shards))].Find(h, key)
+}
+
+// FindString is Find for a string key.
+func (b *Build) FindString(key string) (Record, bool) {
+	return b.Find(stringBytes(key))
+}

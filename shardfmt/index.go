@@ -1,0 +1,188 @@
+package shardfmt
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+)
+
+// IndexFileName is the name of a build's table of contents inside the build
+// directory. The compiler writes it last, by atomic rename, so that a reader
+// sees either the old build or the new one.
+const IndexFileName = "index.json"
+
+// IndexFormat is the value of Index.Format this package writes and reads.
+const IndexFormat = 1
+
+// Index is a build's table of contents: which shard files make up the build
+// and what they hold. It is JSON, human-readable and deterministic (it holds
+// no timestamps), so the same input gives a byte-identical index.
+type Index struct {
+	// Format is IndexFormat.
+	Format int `json:"format"`
+	// BuildID identifies the build: 32 lower-case hex characters, which
+	// the compiler derives from the build's content.
+	BuildID string `json:"buildId"`
+	// HashSeed is the seed of Hash for every key of the build.
+	HashSeed uint64 `json:"hashSeed"`
+	// ShardCount is the number of shards, len(Shards).
+	ShardCount int `json:"shardCount"`
+	// Rules is the total number of entries, the sum of Shards[i].Rules.
+	Rules int `json:"rules"`
+	// StrictTrailingSlash says "/a" and "/a/" are different keys.
+	StrictTrailingSlash bool `json:"strictTrailingSlash"`
+	// HostRules says some key is host-scoped.
+	HostRules bool `json:"hostRules"`
+	// CaseSensitiveRules says some rule matches case-sensitively.
+	CaseSensitiveRules bool `json:"caseSensitiveRules"`
+	// PrefixRules says some rule is a prefix rule.
+	PrefixRules bool `json:"prefixRules"`
+	// MaxPrefixSegments is the largest number of path segments of a prefix
+	// rule, so that a lookup knows how many prefixes to try.
+	MaxPrefixSegments int `json:"maxPrefixSegments"`
+	// Shards lists the shard files in shard order.
+	Shards []IndexShard `json:"shards"`
+}
+
+// IndexShard describes one shard file of a build.
+type IndexShard struct {
+	// File is ShardFileName(i, sum): a bare file name, never a path.
+	File string `json:"file"`
+	// Hash is the xxhash64 of the whole shard file as 16 lower-case hex
+	// characters.
+	Hash string `json:"xxh64"`
+	// Rules is the number of entries in the shard.
+	Rules int `json:"rules"`
+	// Size is the size of the shard file in bytes.
+	Size int64 `json:"size"`
+}
+
+// ShardFileName returns the content-addressed file name of shard index whose
+// whole-file xxhash64 is sum, such as "s00042-0123456789abcdef.rdx". An
+// unchanged shard keeps its name across builds, which lets CDN caches and
+// incremental deploys skip it.
+func ShardFileName(index int, sum uint64) string {
+	return fmt.Sprintf("s%05d-%016x.rdx", index, sum)
+}
+
+// FormatHash formats a whole-file xxhash64 the way IndexShard.Hash holds it.
+func FormatHash(sum uint64) string { return fmt.Sprintf("%016x", sum) }
+
+// Marshal returns the index as indented JSON with a trailing newline. The
+// output depends only on the index's fields. It refuses an index that
+// ParseIndex would reject, so a build can never write an unreadable index.
+func (ix *Index) Marshal() ([]byte, error) {
+	if err := ix.validate(); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(ix, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("shardfmt: marshal index: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// ParseIndex parses and validates an index file. It is strict: unknown
+// fields, trailing data, a format other than IndexFormat, a shard count that
+// disagrees with the shard list or is outside 1..MaxShardCount, a file name
+// that is not exactly ShardFileName(i, hash) (so never a path), a malformed
+// hash or build id, negative counts or sizes, and a rule total that is not
+// the sum of the shards' are all errors wrapping ErrCorrupt (a newer format
+// wraps ErrUnsupported instead).
+func ParseIndex(b []byte) (*Index, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var ix Index
+	if err := dec.Decode(&ix); err != nil {
+		return nil, indexErrorf("%v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, indexErrorf("data after the JSON object")
+	}
+	if err := ix.validate(); err != nil {
+		return nil, err
+	}
+	return &ix, nil
+}
+
+// validate checks the rules ParseIndex documents.
+func (ix *Index) validate() error {
+	switch {
+	case ix.Format > IndexFormat:
+		return fmt.Errorf("%w: index format %d, this reader reads format %d", ErrUnsupported, ix.Format, IndexFormat)
+	case ix.Format != IndexFormat:
+		return indexErrorf("format %d, want %d", ix.Format, IndexFormat)
+	case !isLowerHex(ix.BuildID, 32):
+		return indexErrorf("build id %q is not 32 lower-case hex characters", ix.BuildID)
+	case ix.ShardCount < 1 || ix.ShardCount > MaxShardCount:
+		return indexErrorf("shard count %d out of range 1..%d", ix.ShardCount, MaxShardCount)
+	case ix.ShardCount != len(ix.Shards):
+		return indexErrorf("shard count %d, but %d shards listed", ix.ShardCount, len(ix.Shards))
+	case ix.Rules < 0:
+		return indexErrorf("rule count %d is negative", ix.Rules)
+	case ix.MaxPrefixSegments < 0:
+		return indexErrorf("max prefix segments %d is negative", ix.MaxPrefixSegments)
+	}
+	total := 0
+	for i := range ix.Shards {
+		s := &ix.Shards[i]
+		sum, err := ParseHash(s.Hash)
+		if err != nil {
+			return indexErrorf("shard %d: %v", i, err)
+		}
+		if want := ShardFileName(i, sum); s.File != want {
+			return indexErrorf("shard %d: file name %q, want %q", i, s.File, want)
+		}
+		if s.Rules < 0 {
+			return indexErrorf("shard %d: rule count %d is negative", i, s.Rules)
+		}
+		if s.Size < 0 {
+			return indexErrorf("shard %d: size %d is negative", i, s.Size)
+		}
+		// Rules per shard are bounded by the file size limit, so the
+		// total cannot overflow with at most MaxShardCount shards.
+		if uint64(s.Rules) > MaxFileSize/minEntryBytes {
+			return indexErrorf("shard %d: rule count %d too large", i, s.Rules)
+		}
+		total += s.Rules
+	}
+	if total != ix.Rules {
+		return indexErrorf("rule count %d, but the shards hold %d", ix.Rules, total)
+	}
+	return nil
+}
+
+// ParseHash parses a whole-file xxhash64 in the form IndexShard.Hash holds:
+// exactly 16 lower-case hex characters.
+func ParseHash(s string) (uint64, error) {
+	if !isLowerHex(s, 16) {
+		return 0, fmt.Errorf("xxh64 %q is not 16 lower-case hex characters", s)
+	}
+	return strconv.ParseUint(s, 16, 64)
+}
+
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// indexError reports a malformed index file. It matches ErrCorrupt.
+type indexError struct{ msg string }
+
+func (e *indexError) Error() string { return "shardfmt: corrupt index: " + e.msg }
+
+func (e *indexError) Is(target error) bool { return target == ErrCorrupt }
+
+func indexErrorf(format string, args ...any) error {
+	return &indexError{fmt.Sprintf(format, args...)}
+}
