@@ -382,7 +382,7 @@ func TestHash(t *testing.T) {
 		key  string
 		want uint64
 	}{
-		{0, "", 0xef46db3751d8e999}, // xxhash64("")
+		{0, "", 0xef46db3751d8e999},   // xxhash64("")
 		{0, "/a", 0x0bcfa9bbb5ba7e84}, // xxhash64("/a")
 		{1, "/a", 0x67b7f48423b63966},
 		{0xdeadbeef, "/docs/intro", 0x5d36c3c486f729f9},
