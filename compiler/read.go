@@ -1,0 +1,500 @@
+package compiler
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Format names a manifest format.
+type Format string
+
+// The manifest formats Read understands.
+const (
+	// FormatAuto picks the format from the file name (see DetectFormat).
+	FormatAuto Format = ""
+	// FormatCSV is CSV with a header row naming the fields.
+	FormatCSV Format = "csv"
+	// FormatJSON is a JSON array of rule objects, or a vercel.json object
+	// whose "redirects" array holds them.
+	FormatJSON Format = "json"
+	// FormatJSONL is one JSON rule object per line.
+	FormatJSONL Format = "jsonl"
+	// FormatNetlify is a Netlify _redirects file.
+	FormatNetlify Format = "netlify"
+	// FormatTSV is FROM<TAB>TO[<TAB>STATUS] lines, as in MDN's _redirects.txt.
+	FormatTSV Format = "tsv"
+)
+
+// Limits that apply when ReadOptions leaves them zero.
+const (
+	DefaultMaxLineBytes  = 64 << 10
+	DefaultMaxInputBytes = 1 << 30
+)
+
+// zstdMaxWindow bounds the memory a zstd stream may ask the decoder for.
+// 128 MiB (window log 27) is what `zstd --long` and `--ultra -22` use;
+// anything larger is refused rather than allocated.
+const zstdMaxWindow = 128 << 20
+
+var (
+	// ErrUnknownFormat is returned when a manifest's format cannot be told
+	// from its name or is not one of the Format constants.
+	ErrUnknownFormat = errors.New("compiler: unknown manifest format")
+	// ErrInputTooLarge is returned when a manifest, after decompression, is
+	// larger than ReadOptions.MaxInputBytes.
+	ErrInputTooLarge = errors.New("compiler: manifest larger than the input limit")
+	// ErrLineTooLong is returned when a JSON rule object is larger than
+	// ReadOptions.MaxLineBytes. (In line-based formats a long line is a
+	// Problem and reading goes on.)
+	ErrLineTooLong = errors.New("compiler: manifest value longer than the line limit")
+)
+
+// ReadOptions control how a manifest is read. The zero value reads the
+// format named by the file with each format's defaults.
+type ReadOptions struct {
+	// Format is the manifest format; FormatAuto takes it from the file name.
+	Format Format
+	// DefaultStatus is the status of rules that give neither a status nor
+	// "permanent". 0 means the format's default: 301 for Netlify and TSV,
+	// 307 for CSV, JSON arrays and JSONL (Vercel bulk redirects), 308 for
+	// vercel.json redirects (where "permanent" defaults to true).
+	DefaultStatus int
+	// SkipUnsupported turns constructs redirc cannot honour (Netlify
+	// rewrites, conditions, query matchers, placeholders; vercel.json
+	// patterns and has/missing) into warnings; the rule is skipped either way.
+	SkipUnsupported bool
+	// MaxLineBytes limits one line (one rule object in JSON). 0 means
+	// DefaultMaxLineBytes. A longer line is a Problem and reading goes on
+	// with the next line; in JSON, where there is no next line to resync
+	// on, it stops reading with ErrLineTooLong.
+	MaxLineBytes int
+	// MaxInputBytes limits the decompressed input. 0 means
+	// DefaultMaxInputBytes. Reading more stops with ErrInputTooLarge, which
+	// refuses decompression bombs early.
+	MaxInputBytes int64
+}
+
+// DetectFormat tells a manifest's format from its file name, ignoring a
+// ".gz" or ".zst" suffix. A known extension wins (".csv"; ".json";
+// ".jsonl" or ".ndjson"; ".tsv" or ".txt"), so MDN's "_redirects.txt" is
+// TSV; otherwise a base name starting with "_redirects" is Netlify.
+func DetectFormat(name string) (Format, error) {
+	base := strings.ToLower(filepath.Base(name))
+	base = strings.TrimSuffix(base, ".gz")
+	base = strings.TrimSuffix(base, ".zst")
+	switch filepath.Ext(base) {
+	case ".csv":
+		return FormatCSV, nil
+	case ".json":
+		return FormatJSON, nil
+	case ".jsonl", ".ndjson":
+		return FormatJSONL, nil
+	case ".tsv", ".txt":
+		return FormatTSV, nil
+	}
+	if strings.HasPrefix(base, "_redirects") {
+		return FormatNetlify, nil
+	}
+	return FormatAuto, fmt.Errorf("%w: cannot tell the format of %q from its name "+
+		"(expected .csv, .json, .jsonl, .ndjson, .tsv, .txt or _redirects, optionally .gz or .zst); "+
+		"name the format with --format csv|json|jsonl|netlify|tsv", ErrUnknownFormat, name)
+}
+
+// ReadFile reads the manifest in the named file, decompressing it first
+// when the name ends in ".gz" (gzip) or ".zst" (zstd). See Read.
+func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err // *PathError names the file
+	}
+	defer f.Close()
+	var r io.Reader = f
+	lower := strings.ToLower(name)
+	switch {
+	case strings.HasSuffix(lower, ".gz"):
+		zr, err := gzip.NewReader(bufio.NewReaderSize(f, 64<<10))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: gzip: %w", name, err)
+		}
+		defer zr.Close()
+		r = zr
+	case strings.HasSuffix(lower, ".zst"):
+		window := uint64(zstdMaxWindow)
+		if lim := opt.maxInput(); lim < int64(window) {
+			window = uint64(max(lim, 1<<20))
+		}
+		zr, err := zstd.NewReader(bufio.NewReaderSize(f, 64<<10),
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(window),
+			zstd.WithDecoderMaxMemory(window))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: zstd: %w", name, err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	return Read(name, r, opt)
+}
+
+// Read parses one manifest from r, which must already be decompressed;
+// name is used for format detection and in every Pos. It returns the rules
+// it could read, in file order, and every problem it found, each with the
+// line it is about. Rules with errors are left out. err is reserved for
+// I/O failures and for limits that stop reading; the rules and problems
+// found before are returned with it.
+//
+// Readers check syntax and fields only: they resolve each rule's Status,
+// but leave paths, destinations, duplicates and prefix rules ("/*" kept in
+// Source as written) to the compiler.
+func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) {
+	format := opt.Format
+	if format == FormatAuto {
+		f, err := DetectFormat(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		format = f
+	}
+	if opt.DefaultStatus != 0 && !redirectStatus(opt.DefaultStatus) {
+		return nil, nil, fmt.Errorf("%s: default status %d is not one of 301, 302, 303, 307, 308 or 410", name, opt.DefaultStatus)
+	}
+	m := &manifestReader{name: name, opt: opt}
+	m.opt.MaxLineBytes = opt.maxLine()
+	limited := &inputLimiter{r: r, max: opt.maxInput()}
+	br := bufio.NewReaderSize(limited, 64<<10)
+	// A UTF-8 byte order mark (Excel writes one into CSV) is not content.
+	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
+		br.Discard(3)
+	}
+	var err error
+	switch format {
+	case FormatCSV:
+		err = m.readCSV(br)
+	case FormatJSON:
+		err = m.readJSON(br)
+	case FormatJSONL:
+		err = m.readJSONL(br)
+	case FormatNetlify:
+		err = m.readNetlify(br)
+	case FormatTSV:
+		err = m.readTSV(br)
+	default:
+		return nil, nil, fmt.Errorf("%s: %w %q (want csv, json, jsonl, netlify or tsv)", name, ErrUnknownFormat, string(format))
+	}
+	var pe *posError
+	switch {
+	case err == nil, errors.As(err, &pe):
+	case errors.Is(err, ErrInputTooLarge):
+		err = fmt.Errorf("%s: stopped after %d bytes: %w (MaxInputBytes); "+
+			"a compressed manifest that expands this much is probably a decompression bomb", name, limited.max, ErrInputTooLarge)
+	default:
+		err = fmt.Errorf("%s: %w", name, err)
+	}
+	return m.rules, m.problems, err
+}
+
+func (o ReadOptions) maxLine() int {
+	if o.MaxLineBytes <= 0 {
+		return DefaultMaxLineBytes
+	}
+	return o.MaxLineBytes
+}
+
+func (o ReadOptions) maxInput() int64 {
+	if o.MaxInputBytes <= 0 {
+		return DefaultMaxInputBytes
+	}
+	return o.MaxInputBytes
+}
+
+// posError is an error that stops reading at a known place.
+type posError struct {
+	pos Pos
+	msg string
+	err error
+}
+
+func (e *posError) Error() string { return e.pos.String() + ": " + e.msg }
+func (e *posError) Unwrap() error { return e.err }
+
+// manifestReader holds what one Read call has found so far.
+type manifestReader struct {
+	name     string
+	opt      ReadOptions
+	rules    []Rule
+	problems []Problem
+	jp       jsonScanner // reused for every JSON rule object
+}
+
+func (m *manifestReader) pos(line int) Pos { return Pos{File: m.name, Line: line} }
+
+// errorf records an error at line.
+func (m *manifestReader) errorf(line int, format string, args ...any) {
+	m.problems = append(m.problems, Problem{Pos: m.pos(line), Severity: Error, Msg: fmt.Sprintf(format, args...)})
+}
+
+// unsupported records a construct redirc cannot honour: an error, or a
+// warning with SkipUnsupported. Either way the rule is not returned.
+func (m *manifestReader) unsupported(line int, what string) {
+	p := Problem{Pos: m.pos(line), Severity: Error, Msg: "unsupported: " + what}
+	if m.opt.SkipUnsupported {
+		p.Severity = Warning
+		p.Msg += "; rule skipped"
+	}
+	m.problems = append(m.problems, p)
+}
+
+// tooLong records a line longer than MaxLineBytes.
+func (m *manifestReader) tooLong(line int) {
+	m.errorf(line, "line is longer than %d bytes (MaxLineBytes); skipped", m.opt.MaxLineBytes)
+}
+
+// defaultStatus is the status of a rule that gives neither a status nor
+// "permanent", in a format whose own default is def.
+func (m *manifestReader) defaultStatus(def int) int {
+	if m.opt.DefaultStatus != 0 {
+		return m.opt.DefaultStatus
+	}
+	return def
+}
+
+// redirectStatus reports whether redirc serves the status.
+func redirectStatus(code int) bool {
+	switch code {
+	case 301, 302, 303, 307, 308, 410:
+		return true
+	}
+	return false
+}
+
+const redirectStatusList = "301, 302, 303, 307, 308 or 410"
+
+// parseStatusCode parses a decimal status of 1 to 3 digits.
+func parseStatusCode[T string | []byte](s T) (int, bool) {
+	if len(s) == 0 || len(s) > 3 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// inputLimiter fails with ErrInputTooLarge once more than max bytes
+// have been read, so a decompression bomb is refused after max bytes
+// instead of filling memory or disk.
+type inputLimiter struct {
+	r      io.Reader
+	n, max int64
+}
+
+func (l *inputLimiter) Read(p []byte) (int, error) {
+	if l.n > l.max {
+		return 0, ErrInputTooLarge
+	}
+	if room := l.max + 1 - l.n; int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.max {
+		return n, ErrInputTooLarge
+	}
+	return n, err
+}
+
+// lineReader splits input into lines without allocating per line. Lines
+// longer than max are reported (tooLong) with their content dropped, so
+// one huge line cannot exhaust memory and reading goes on after it.
+type lineReader struct {
+	br      *bufio.Reader
+	max     int
+	n       int    // number of the line last returned, 1-based
+	long    []byte // accumulates a line longer than br's buffer
+	tooLong bool   // the line last returned was longer than max
+	err     error  // first read error other than io.EOF
+}
+
+// next returns the next line without its "\n" or "\r\n"; the slice is valid
+// until the next call. ok is false at the end of input or after a read
+// error (see err). When tooLong is set the line is returned empty.
+func (lr *lineReader) next() (line []byte, ok bool) {
+	if lr.err != nil {
+		return nil, false
+	}
+	lr.tooLong = false
+	lr.long = lr.long[:0]
+	got := false // any byte of this line seen
+	for {
+		frag, err := lr.br.ReadSlice('\n')
+		got = got || len(frag) > 0
+		switch {
+		case err == nil:
+			if len(lr.long) > 0 {
+				lr.long = append(lr.long, frag...)
+				frag = lr.long
+			}
+		case err == bufio.ErrBufferFull:
+			if !lr.tooLong {
+				if len(lr.long)+len(frag) > lr.max+2 {
+					lr.tooLong = true
+					lr.long = lr.long[:0]
+				} else {
+					lr.long = append(lr.long, frag...)
+				}
+			}
+			continue
+		default:
+			if err != io.EOF {
+				lr.err = err
+				return nil, false
+			}
+			if !got {
+				return nil, false
+			}
+			if len(lr.long) > 0 {
+				lr.long = append(lr.long, frag...)
+				frag = lr.long
+			}
+		}
+		lr.n++
+		if lr.tooLong {
+			return nil, true
+		}
+		frag = bytes.TrimSuffix(frag, []byte("\n"))
+		frag = bytes.TrimSuffix(frag, []byte("\r"))
+		if len(frag) > lr.max {
+			lr.tooLong = true
+			return nil, true
+		}
+		return frag, true
+	}
+}
+
+// ruleField identifies a rule field by its canonical name.
+type ruleField uint8
+
+const (
+	fieldUnknown ruleField = iota
+	fieldSource
+	fieldDestination
+	fieldPermanent
+	fieldStatus
+	fieldCaseSensitive
+	fieldQuery
+	fieldExpires
+	fieldHas     // vercel.json condition, unsupported
+	fieldMissing // vercel.json condition, unsupported
+	numRuleFields
+)
+
+// ruleFieldNames lists the accepted field names; aliases follow their
+// canonical name (Vercel's docs, CLI and SDKs use both spellings).
+var ruleFieldNames = []struct {
+	name  string
+	field ruleField
+}{
+	{"source", fieldSource},
+	{"destination", fieldDestination},
+	{"permanent", fieldPermanent},
+	{"statusCode", fieldStatus},
+	{"status", fieldStatus},
+	{"caseSensitive", fieldCaseSensitive},
+	{"sensitive", fieldCaseSensitive},
+	{"query", fieldQuery},
+	{"preserveQueryParams", fieldQuery},
+	{"expires", fieldExpires},
+}
+
+const knownFieldList = "source, destination, permanent, statusCode (or status), caseSensitive (or sensitive), query (or preserveQueryParams), expires"
+
+// lookupField finds a field by its exact name, returning the name as a
+// constant string.
+func lookupField(name []byte) (ruleField, string) {
+	switch string(name) { // no allocation: the compiler compares in place
+	case "source":
+		return fieldSource, "source"
+	case "destination":
+		return fieldDestination, "destination"
+	case "permanent":
+		return fieldPermanent, "permanent"
+	case "statusCode":
+		return fieldStatus, "statusCode"
+	case "status":
+		return fieldStatus, "status"
+	case "caseSensitive":
+		return fieldCaseSensitive, "caseSensitive"
+	case "sensitive":
+		return fieldCaseSensitive, "sensitive"
+	case "query":
+		return fieldQuery, "query"
+	case "preserveQueryParams":
+		return fieldQuery, "preserveQueryParams"
+	case "expires":
+		return fieldExpires, "expires"
+	}
+	return fieldUnknown, ""
+}
+
+// lookupFieldFold finds a field ignoring case and returns its canonical
+// spelling too.
+func lookupFieldFold(name string) (ruleField, string) {
+	for _, f := range ruleFieldNames {
+		if strings.EqualFold(f.name, name) {
+			return f.field, f.name
+		}
+	}
+	return fieldUnknown, ""
+}
+
+// unknownFieldMsg describes an unknown field, suggesting the intended name
+// when only the letter case is off.
+func unknownFieldMsg(name string) string {
+	if _, canon := lookupFieldFold(name); canon != "" {
+		return fmt.Sprintf("unknown field %q (field names are case-sensitive: did you mean %q?)", name, canon)
+	}
+	return fmt.Sprintf("unknown field %q (known fields: %s)", name, knownFieldList)
+}
+
+// parseBool parses a CSV boolean: t, f, true or false in any case.
+func parseBool(s string) (v, ok bool) {
+	switch len(s) {
+	case 1:
+		switch s[0] {
+		case 't', 'T':
+			return true, true
+		case 'f', 'F':
+			return false, true
+		}
+	case 4:
+		return true, strings.EqualFold(s, "true")
+	case 5:
+		return false, strings.EqualFold(s, "false")
+	}
+	return false, false
+}
+
+// parseExpires parses an RFC 3339 time.
+func parseExpires(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("invalid expires %s: want an RFC 3339 time like 2030-01-31T00:00:00Z", strconv.Quote(s))
+	}
+	return t, nil
+}

@@ -1,0 +1,294 @@
+package compiler
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"io"
+	"strings"
+)
+
+// readCSV reads CSV with a header row naming the fields (in any order and
+// letter case): source, destination, permanent, statusCode (or status),
+// caseSensitive (or sensitive), query (or preserveQueryParams), expires.
+// Booleans are t, f, true or false in any case; an empty cell takes the
+// default. Quoted fields may span lines; a rule's line is where its record
+// starts.
+func (m *manifestReader) readCSV(br *bufio.Reader) error {
+	// csv.Reader buffers whole records without limit, so it reads through
+	// csvLines, which blanks out lines longer than MaxLineBytes.
+	lines := &csvLines{lr: lineReader{br: br, max: m.opt.MaxLineBytes}}
+	cr := csv.NewReader(lines)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+
+	// The header.
+	var cols []ruleField // field of each column; fieldUnknown = ignored
+	headerLine := 0
+	for headerLine == 0 {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			m.csvFlushLong(lines, 1<<62)
+			return lines.lr.err
+		}
+		line, _ := cr.FieldPos(0)
+		m.csvFlushLong(lines, line)
+		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
+			m.errorf(pe.StartLine, "invalid CSV header: %v", pe.Err)
+			return nil
+		} else if err != nil {
+			return err
+		}
+		headerLine = line
+		cols = m.csvHeader(rec, line)
+		if cols == nil {
+			return nil
+		}
+	}
+
+	def := m.defaultStatus(307)
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if !errors.As(err, &pe) {
+				return err // I/O error or input limit
+			}
+			m.csvFlushLong(lines, pe.StartLine)
+			if lines.longIn(pe.StartLine, pe.Line) {
+				continue // the truncated line explains the damage
+			}
+			if pe.Line != pe.StartLine {
+				m.errorf(pe.StartLine, "invalid CSV: %v (line %d, column %d)", pe.Err, pe.Line, pe.Column)
+			} else {
+				m.errorf(pe.StartLine, "invalid CSV: %v (column %d)", pe.Err, pe.Column)
+			}
+			continue
+		}
+		line, _ := cr.FieldPos(0)
+		m.csvFlushLong(lines, line)
+		last, _ := cr.FieldPos(len(rec) - 1)
+		if lines.longIn(line, last+strings.Count(rec[len(rec)-1], "\n")) {
+			continue
+		}
+		if len(rec) != len(cols) {
+			m.errorf(line, "%d fields, but the header on line %d has %d", len(rec), headerLine, len(cols))
+			continue
+		}
+		m.csvRecord(rec, cols, line, def)
+	}
+	m.csvFlushLong(lines, 1<<62)
+	return lines.lr.err
+}
+
+// csvHeader maps the header's columns to fields. It returns nil when the
+// header is unusable (no source or destination column).
+func (m *manifestReader) csvHeader(rec []string, line int) []ruleField {
+	cols := make([]ruleField, len(rec))
+	var seen [numRuleFields]string
+	for i, name := range rec {
+		name = strings.TrimSpace(name)
+		f, canon := lookupFieldFold(name)
+		switch {
+		case name == "":
+			m.errorf(line, "header column %d has no name", i+1)
+		case f == fieldUnknown:
+			if i == 0 && (strings.HasPrefix(name, "/") || hasHTTPScheme([]byte(name))) {
+				m.errorf(line, "missing header row: the first line must name the fields, like \"source,destination,permanent\"")
+				return nil
+			}
+			m.errorf(line, "unknown field %q in the header (known fields: %s)", name, knownFieldList)
+		case seen[f] != "":
+			m.errorf(line, "header names field %q twice (%q and %q)", canon, seen[f], name)
+		default:
+			seen[f] = name
+			cols[i] = f
+		}
+	}
+	ok := true
+	for _, f := range []ruleField{fieldSource, fieldDestination} {
+		if seen[f] == "" {
+			name := "source"
+			if f == fieldDestination {
+				name = "destination"
+			}
+			m.errorf(line, "header has no %q column", name)
+			ok = false
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return cols
+}
+
+// csvRecord turns one data record into a rule, or into problems.
+func (m *manifestReader) csvRecord(rec []string, cols []ruleField, line, def int) {
+	var r Rule
+	status, permanent, hasPermanent := 0, false, false
+	bad := false
+	for i, v := range rec {
+		switch cols[i] {
+		case fieldSource:
+			r.Source = v
+		case fieldDestination:
+			r.Destination = v
+		case fieldStatus:
+			v = strings.TrimSpace(v)
+			if v == "" {
+				break
+			}
+			code, ok := parseStatusCode(v)
+			switch {
+			case !ok:
+				m.errorf(line, "invalid statusCode %q: want a number, one of %s", v, redirectStatusList)
+				bad = true
+			case !redirectStatus(code):
+				m.errorf(line, "statusCode %d is not one of %s", code, redirectStatusList)
+				bad = true
+			default:
+				status = code
+			}
+		case fieldPermanent, fieldCaseSensitive, fieldQuery:
+			v = strings.TrimSpace(v)
+			if v == "" {
+				break
+			}
+			b, ok := parseBool(v)
+			if !ok {
+				_, name := lookupFieldFold(csvFieldName(cols[i]))
+				m.errorf(line, "invalid %s %q: want t, f, true or false", name, v)
+				bad = true
+				break
+			}
+			switch cols[i] {
+			case fieldPermanent:
+				permanent, hasPermanent = b, true
+			case fieldCaseSensitive:
+				r.CaseSensitive = b
+			case fieldQuery:
+				r.Query = b
+			}
+		case fieldExpires:
+			v = strings.TrimSpace(v)
+			if v == "" {
+				break
+			}
+			t, err := parseExpires(v)
+			if err != nil {
+				m.errorf(line, "%v", err)
+				bad = true
+				break
+			}
+			r.Expires = t
+		}
+	}
+	switch {
+	case status != 0:
+		r.Status = status
+	case hasPermanent && permanent:
+		r.Status = 308
+	case hasPermanent:
+		r.Status = 307
+	default:
+		r.Status = def
+	}
+	if r.Source == "" {
+		m.errorf(line, "missing source")
+		bad = true
+	}
+	if r.Destination == "" && r.Status != 410 {
+		m.errorf(line, "missing destination")
+		bad = true
+	}
+	if bad {
+		return
+	}
+	r.Pos = Pos{File: m.name, Line: line}
+	m.rules = append(m.rules, r)
+}
+
+// csvFieldName is the canonical name of a field.
+func csvFieldName(f ruleField) string {
+	for _, n := range ruleFieldNames {
+		if n.field == f {
+			return n.name
+		}
+	}
+	return ""
+}
+
+// csvFlushLong reports the over-long lines before line, in order.
+func (m *manifestReader) csvFlushLong(lines *csvLines, line int) {
+	for len(lines.long) > 0 && lines.long[0] < line {
+		m.tooLong(lines.long[0])
+		lines.long = lines.long[1:]
+	}
+}
+
+// csvLines feeds csv.Reader whole lines from a lineReader, replacing any
+// line longer than the limit by an empty one (csv.Reader skips it, and
+// line numbers stay right) and remembering its number.
+type csvLines struct {
+	lr      lineReader
+	pending []byte // rest of the current line, then a "\n" when needNL
+	needNL  bool
+	done    bool
+	long    []int // numbers of the blanked lines not yet reported
+}
+
+func (c *csvLines) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		switch {
+		case len(c.pending) > 0:
+			k := copy(p[n:], c.pending)
+			n += k
+			c.pending = c.pending[k:]
+		case c.needNL:
+			p[n] = '\n'
+			n++
+			c.needNL = false
+		case c.done:
+			return c.end(n)
+		default:
+			line, ok := c.lr.next()
+			if !ok {
+				c.done = true
+				return c.end(n)
+			}
+			if c.lr.tooLong {
+				c.long = append(c.long, c.lr.n)
+			}
+			c.pending, c.needNL = line, true
+		}
+	}
+	return n, nil
+}
+
+func (c *csvLines) end(n int) (int, error) {
+	switch {
+	case n > 0:
+		return n, nil
+	case c.lr.err != nil:
+		return 0, c.lr.err
+	}
+	return 0, io.EOF
+}
+
+// longIn reports whether a blanked line lies within [from, to]. Blanked
+// lines before from have already been reported and dropped from long.
+func (c *csvLines) longIn(from, to int) bool {
+	for _, l := range c.long {
+		if l > to {
+			return false
+		}
+		if l >= from {
+			return true
+		}
+	}
+	return false
+}

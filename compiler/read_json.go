@@ -1,0 +1,902 @@
+package compiler
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// readJSON reads a JSON array of rule objects (Vercel bulk redirects) or a
+// vercel.json object, whose "redirects" array holds the rules and whose
+// other keys are ignored. It streams with json.Decoder, so a large array is
+// never held in memory whole, and finds each object's line from the
+// decoder's input offsets. A syntax error stops reading: JSON offers no
+// place to resume.
+func (m *manifestReader) readJSON(br *bufio.Reader) error {
+	in := &jsonInput{r: br, max: int64(m.opt.MaxLineBytes) + 4096}
+	dec := json.NewDecoder(in)
+	err := m.jsonTop(dec, in)
+	if err == errJSONStop {
+		return nil
+	}
+	return err
+}
+
+// errJSONStop means a problem has been recorded and reading stops.
+var errJSONStop = errors.New("stop")
+
+func (m *manifestReader) jsonTop(dec *json.Decoder, in *jsonInput) error {
+	tok, err := dec.Token()
+	if err == io.EOF {
+		return nil // an empty file holds no rules
+	}
+	if err != nil {
+		return m.jsonFail(dec, in, err)
+	}
+	in.mark = dec.InputOffset()
+	switch tok {
+	case json.Delim('['):
+		err = m.jsonRules(dec, in, false)
+	case json.Delim('{'):
+		err = m.vercelJSON(dec, in)
+	default:
+		m.errorf(in.line(in.mark-1), "want a JSON array of rules or a vercel.json object with \"redirects\", not %s", jsonTokenKind(tok))
+		return errJSONStop
+	}
+	if err != nil {
+		return err
+	}
+	tok, err = dec.Token()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return m.jsonFail(dec, in, err)
+	}
+	m.errorf(in.line(dec.InputOffset()-1), "unexpected %s after the top-level JSON value (for one rule object per line use --format jsonl)", jsonTokenKind(tok))
+	return errJSONStop
+}
+
+// jsonRules reads the elements of an array whose "[" has been read, and
+// its "]".
+func (m *manifestReader) jsonRules(dec *json.Decoder, in *jsonInput, vercel bool) error {
+	var raw json.RawMessage // Decode reuses its capacity
+	for dec.More() {
+		if err := dec.Decode(&raw); err != nil {
+			return m.jsonFail(dec, in, err)
+		}
+		end := dec.InputOffset()
+		in.mark = end
+		// Decode leaves the offset just after the value and raw holds
+		// exactly the value, so the value starts len(raw) bytes back.
+		line := in.line(end - int64(len(raw)))
+		if len(raw) > m.opt.MaxLineBytes {
+			return &posError{pos: m.pos(line), err: ErrLineTooLong,
+				msg: fmt.Sprintf("rule object of %d bytes is longer than %d bytes (MaxLineBytes)", len(raw), m.opt.MaxLineBytes)}
+		}
+		m.jsonRule(raw, line, vercel)
+	}
+	if _, err := dec.Token(); err != nil { // "]"
+		return m.jsonFail(dec, in, err)
+	}
+	in.mark = dec.InputOffset()
+	return nil
+}
+
+// vercelJSON reads a vercel.json object whose "{" has been read.
+func (m *manifestReader) vercelJSON(dec *json.Decoder, in *jsonInput) error {
+	found := false
+	objLine := in.line(in.mark - 1)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return m.jsonFail(dec, in, err)
+		}
+		in.mark = dec.InputOffset()
+		key, _ := tok.(string)
+		line := in.line(in.mark - 1)
+		if key != "redirects" {
+			if f, _ := lookupField([]byte(key)); f != fieldUnknown {
+				m.errorf(line, "top-level object has a %q field: put rule objects in a JSON array, or in the \"redirects\" array of a vercel.json", key)
+				return errJSONStop
+			}
+			if err := m.jsonSkip(dec, in); err != nil {
+				return err
+			}
+			continue
+		}
+		found = true
+		tok, err = dec.Token()
+		if err != nil {
+			return m.jsonFail(dec, in, err)
+		}
+		in.mark = dec.InputOffset()
+		if tok != json.Delim('[') {
+			m.errorf(line, "\"redirects\" must be an array of rule objects, not %s", jsonTokenKind(tok))
+			if tok == json.Delim('{') {
+				if err := m.jsonSkipRest(dec, in, 1); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := m.jsonRules(dec, in, true); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // "}"
+		return m.jsonFail(dec, in, err)
+	}
+	in.mark = dec.InputOffset()
+	if !found {
+		m.problems = append(m.problems, Problem{Pos: m.pos(objLine), Severity: Warning,
+			Msg: "the JSON object has no \"redirects\" array: no rules read"})
+	}
+	return nil
+}
+
+// jsonSkip skips the next value token by token, so that a large value
+// is never buffered whole.
+func (m *manifestReader) jsonSkip(dec *json.Decoder, in *jsonInput) error {
+	return m.jsonSkipRest(dec, in, 0)
+}
+
+// jsonSkipRest skips tokens until depth open containers are closed (or,
+// with depth 0, one value).
+func (m *manifestReader) jsonSkipRest(dec *json.Decoder, in *jsonInput, depth int) error {
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return m.jsonFail(dec, in, err)
+		}
+		in.mark = dec.InputOffset()
+		switch tok {
+		case json.Delim('['), json.Delim('{'):
+			depth++
+		case json.Delim(']'), json.Delim('}'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// jsonFail turns a decoder error into a problem (errJSONStop) or an error.
+func (m *manifestReader) jsonFail(dec *json.Decoder, in *jsonInput, err error) error {
+	if in.err != nil {
+		return in.err
+	}
+	if errors.Is(err, errJSONTooLong) {
+		return &posError{pos: m.pos(in.line(in.mark)), err: ErrLineTooLong,
+			msg: fmt.Sprintf("JSON value longer than %d bytes (MaxLineBytes)", m.opt.MaxLineBytes)}
+	}
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		off := dec.InputOffset()
+		if se.Offset != off {
+			// The error came from Decode, whose Offset counts only the
+			// bytes its own scans consumed. Scan the buffered bytes from
+			// the value's start again to place it.
+			rest, _ := io.ReadAll(dec.Buffered())
+			var se2 *json.SyntaxError
+			if errors.As(json.Unmarshal(rest, new(json.RawMessage)), &se2) && se2.Offset > 0 {
+				off += se2.Offset - 1
+			}
+		}
+		m.errorf(in.line(off), "invalid JSON: %s", se.Error())
+	case err == io.ErrUnexpectedEOF || err == io.EOF:
+		m.errorf(in.line(in.pos), "invalid JSON: unexpected end of input")
+	default:
+		return err
+	}
+	return errJSONStop
+}
+
+// jsonTokenKind names a json.Token for messages.
+func jsonTokenKind(tok json.Token) string {
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '[':
+			return "an array"
+		case '{':
+			return "an object"
+		}
+		return fmt.Sprintf("%q", string(t))
+	case string:
+		return "a string"
+	case float64, json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%v", tok)
+}
+
+var errJSONTooLong = errors.New("JSON value too long")
+
+// jsonInput counts lines for the decoder: it records where the newlines
+// are, for line(), and refuses to read further than max bytes past mark,
+// the start of the value being decoded, so one huge value cannot exhaust
+// memory.
+type jsonInput struct {
+	r    io.Reader
+	pos  int64   // bytes read so far
+	nl   []int64 // offsets of the newlines not yet passed by line()
+	base int     // newlines passed by line()
+	mark int64
+	max  int64
+	err  error // first read error other than io.EOF
+}
+
+func (in *jsonInput) Read(p []byte) (int, error) {
+	room := in.mark + in.max - in.pos
+	if room <= 0 {
+		return 0, errJSONTooLong
+	}
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := in.r.Read(p)
+	for i := 0; i < n; {
+		j := bytes.IndexByte(p[i:n], '\n')
+		if j < 0 {
+			break
+		}
+		in.nl = append(in.nl, in.pos+int64(i+j))
+		i += j + 1
+	}
+	in.pos += int64(n)
+	if err != nil && err != io.EOF && in.err == nil {
+		in.err = err
+	}
+	return n, err
+}
+
+// line returns the 1-based line of the byte at offset off. Offsets must
+// not decrease from call to call.
+func (in *jsonInput) line(off int64) int {
+	k := 0
+	for k < len(in.nl) && in.nl[k] < off {
+		k++
+	}
+	in.base += k
+	in.nl = in.nl[k:]
+	return in.base + 1
+}
+
+// readJSONL reads one JSON rule object per line; blank lines are skipped.
+// A bad line is reported and reading goes on with the next.
+func (m *manifestReader) readJSONL(br *bufio.Reader) error {
+	lr := &lineReader{br: br, max: m.opt.MaxLineBytes}
+	for {
+		line, ok := lr.next()
+		if !ok {
+			return lr.err
+		}
+		if lr.tooLong {
+			m.tooLong(lr.n)
+			continue
+		}
+		if len(bytes.TrimLeft(line, " \t")) == 0 {
+			continue
+		}
+		m.jsonRule(line, lr.n, false)
+	}
+}
+
+// jsonRule reads one rule object from b, which holds it whole (and
+// nothing but white space around it). vercel selects vercel.json rules:
+// path-to-regexp sources and "permanent" defaulting to true.
+func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
+	p := &m.jp
+	p.b, p.i, p.vals = b, 0, p.vals[:0]
+	p.ws()
+	if p.i < len(b) && b[p.i] != '{' {
+		if json.Valid(b) {
+			m.errorf(line, "rule must be a JSON object, not %s", jsonValueKind(b[p.i]))
+			return
+		}
+	}
+	var (
+		seen                       [numRuleFields]string // spelling used, "" = absent
+		srcOff, srcEnd             = -1, 0
+		dstOff, dstEnd             = -1, 0
+		expOff, expEnd             = -1, 0
+		status                     int
+		permanent, caseSens, query jsonBoolField
+		bad                        bool
+		why                        []string
+	)
+	nProblems := len(m.problems)
+	syntaxOK := p.object(func(key []byte, kind byte, v []byte) {
+		f, spelling := lookupField(key)
+		if f == fieldUnknown {
+			switch string(key) {
+			case "has":
+				f, spelling = fieldHas, "has"
+			case "missing":
+				f, spelling = fieldMissing, "missing"
+			default:
+				m.errorf(line, "%s", unknownFieldMsg(string(key)))
+				bad = true
+				return
+			}
+		}
+		if prev := seen[f]; prev != "" {
+			if prev == spelling {
+				m.errorf(line, "field %q appears twice", spelling)
+			} else {
+				m.errorf(line, "fields %q and %q are the same field; give one", prev, spelling)
+			}
+			bad = true
+			return
+		}
+		seen[f] = spelling
+		if kind == 'n' { // null: as if absent
+			return
+		}
+		wrong := func(want string) {
+			m.errorf(line, "%s must be %s, not %s", spelling, want, jsonValueKind(kind))
+			bad = true
+		}
+		switch f {
+		case fieldSource, fieldDestination, fieldExpires:
+			if kind != '"' {
+				wrong("a string")
+				return
+			}
+			off := len(p.vals)
+			p.vals = appendJSONUnquoted(p.vals, v[1:len(v)-1])
+			switch f {
+			case fieldSource:
+				srcOff, srcEnd = off, len(p.vals)
+			case fieldDestination:
+				dstOff, dstEnd = off, len(p.vals)
+			default:
+				expOff, expEnd = off, len(p.vals)
+			}
+		case fieldStatus:
+			if kind != '0' {
+				wrong("a number")
+				return
+			}
+			code, ok := parseStatusCode(v)
+			switch {
+			case !ok:
+				m.errorf(line, "invalid %s %s: want one of %s", spelling, v, redirectStatusList)
+				bad = true
+			case !redirectStatus(code):
+				m.errorf(line, "%s %d is not one of %s", spelling, code, redirectStatusList)
+				bad = true
+			default:
+				status = code
+			}
+		case fieldPermanent, fieldCaseSensitive, fieldQuery:
+			if kind != 't' && kind != 'f' {
+				wrong("true or false")
+				return
+			}
+			val := jsonBoolField{set: true, v: kind == 't'}
+			switch f {
+			case fieldPermanent:
+				permanent = val
+			case fieldCaseSensitive:
+				caseSens = val
+			default:
+				query = val
+			}
+		case fieldHas, fieldMissing:
+			why = append(why, fmt.Sprintf("%q conditions", spelling))
+		}
+	})
+	if !syntaxOK {
+		m.problems = m.problems[:nProblems] // field problems of a broken object are noise
+		m.errorf(line, "invalid JSON: %s", jsonSyntaxMsg(b, p))
+		return
+	}
+
+	var r Rule
+	s := string(p.vals) // one allocation for all strings of the rule
+	if srcOff >= 0 {
+		r.Source = s[srcOff:srcEnd]
+	}
+	if dstOff >= 0 {
+		r.Destination = s[dstOff:dstEnd]
+	}
+	if expOff >= 0 && expEnd > expOff {
+		t, err := parseExpires(s[expOff:expEnd])
+		if err != nil {
+			m.errorf(line, "%v", err)
+			bad = true
+		}
+		r.Expires = t
+	}
+	r.CaseSensitive, r.Query = caseSens.v, query.v
+	switch {
+	case status != 0 && permanent.set && vercel:
+		m.errorf(line, "%s and permanent cannot both be set in vercel.json", seen[fieldStatus])
+		bad = true
+	case status != 0:
+		r.Status = status
+	case permanent.set && permanent.v:
+		r.Status = 308
+	case permanent.set:
+		r.Status = 307
+	case vercel:
+		r.Status = m.defaultStatus(308)
+	default:
+		r.Status = m.defaultStatus(307)
+	}
+	if r.Source == "" {
+		m.errorf(line, "missing source")
+		bad = true
+	}
+	if r.Destination == "" && r.Status != 410 {
+		m.errorf(line, "missing destination")
+		bad = true
+	}
+	if vercel && r.Source != "" {
+		src, dst, pattern := vercelSource(r.Source, r.Destination)
+		if pattern != "" {
+			why = append(why, pattern)
+		}
+		r.Source, r.Destination = src, dst
+	}
+	if len(why) > 0 {
+		m.unsupported(line, strings.Join(why, "; "))
+		bad = true
+	}
+	if bad {
+		return
+	}
+	r.Pos = Pos{File: m.name, Line: line}
+	m.rules = append(m.rules, r)
+}
+
+type jsonBoolField struct{ set, v bool }
+
+// jsonSyntaxMsg describes why b is not valid JSON, in encoding/json's
+// words when it agrees.
+func jsonSyntaxMsg(b []byte, p *jsonScanner) string {
+	var se *json.SyntaxError
+	if err := json.Unmarshal(b, new(json.RawMessage)); errors.As(err, &se) {
+		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	return fmt.Sprintf("%s (at byte %d)", p.err, p.i+1)
+}
+
+// jsonValueKind names the kind of JSON value that starts with c.
+func jsonValueKind(c byte) string {
+	switch c {
+	case '"':
+		return "a string"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// vercelSource translates a vercel.json source, written in path-to-regexp
+// syntax. A source without patterns is literal. A final "/:name*" (any
+// number of trailing segments) becomes the prefix rule "/*", and ":name"
+// in the destination becomes ":splat". Every other pattern (":name" alone,
+// "(regex)", ":name(...)", modifiers, groups) is described in why.
+func vercelSource(src, dst string) (source, destination, why string) {
+	if vercelPatternAt(src) < 0 {
+		return src, dst, ""
+	}
+	if strings.HasSuffix(src, "*") {
+		if j := strings.LastIndex(src, "/:"); j >= 0 {
+			name := src[j+2 : len(src)-1]
+			if name != "" && vercelWord(name) && vercelPatternAt(src[:j]) < 0 {
+				return src[:j] + "/*", vercelSplat(dst, name), ""
+			}
+		}
+	}
+	return src, dst, fmt.Sprintf("path pattern %q (only a final \"/:name*\" is supported)", src)
+}
+
+// vercelPatternAt returns the index of the first path-to-regexp syntax in
+// s, or -1.
+func vercelPatternAt(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ':':
+			if i+1 < len(s) && vercelWordByte(s[i+1]) {
+				return i
+			}
+		case '(', ')', '{', '}', '*', '+', '?', '\\':
+			return i
+		}
+	}
+	return -1
+}
+
+func vercelWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+func vercelWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !vercelWordByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// vercelSplat replaces ":name" and ":name*" in dst by ":splat".
+func vercelSplat(dst, name string) string {
+	param := ":" + name
+	if !strings.Contains(dst, param) {
+		return dst
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(dst, param)
+		if i < 0 {
+			b.WriteString(dst)
+			return b.String()
+		}
+		end := i + len(param)
+		if end < len(dst) && vercelWordByte(dst[end]) { // ":names" is another parameter
+			b.WriteString(dst[:end])
+			dst = dst[end:]
+			continue
+		}
+		b.WriteString(dst[:i])
+		b.WriteString(":splat")
+		if end < len(dst) && dst[end] == '*' {
+			end++
+		}
+		dst = dst[end:]
+	}
+}
+
+// jsonScanner parses one JSON object holding a rule, without allocating:
+// encoding/json's reflection and map decoding cost several allocations per
+// field, and its case-insensitive field matching would hide misspelled
+// names. It accepts exactly the JSON that encoding/json accepts
+// (FuzzReadJSONL checks this) and unquotes strings the same way.
+type jsonScanner struct {
+	b    []byte
+	i    int
+	vals []byte // unquoted string values of the current rule
+	err  string // why the input is not valid JSON
+}
+
+// maxJSONDepth bounds nesting in skipped values, as encoding/json does.
+const maxJSONDepth = 10000
+
+func (p *jsonScanner) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonScanner) fail(msg string) bool {
+	if p.err == "" {
+		p.err = msg
+	}
+	return false
+}
+
+// object parses the whole input as one object, calling field for each
+// member with its unquoted key, the kind of its value ('"' string, '0'
+// number, 't' true, 'f' false, 'n' null, '{' object, '[' array) and the
+// value's raw bytes. It reports whether the input is valid JSON.
+func (p *jsonScanner) object(field func(key []byte, kind byte, v []byte)) bool {
+	p.err = ""
+	var keyBuf [64]byte
+	p.ws()
+	if p.i >= len(p.b) || p.b[p.i] != '{' {
+		return p.fail("want an object")
+	}
+	p.i++
+	p.ws()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		return p.end()
+	}
+	for {
+		p.ws()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return p.fail("want a string key")
+		}
+		kStart := p.i
+		if !p.str() {
+			return false
+		}
+		key := appendJSONUnquoted(keyBuf[:0], p.b[kStart+1:p.i-1])
+		p.ws()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return p.fail("want ':' after the key")
+		}
+		p.i++
+		p.ws()
+		if p.i >= len(p.b) {
+			return p.fail("unexpected end")
+		}
+		kind, vStart := p.b[p.i], p.i
+		if !p.value(0) {
+			return false
+		}
+		if kind == '-' || '0' <= kind && kind <= '9' {
+			kind = '0'
+		}
+		field(key, kind, p.b[vStart:p.i])
+		p.ws()
+		if p.i >= len(p.b) {
+			return p.fail("unexpected end")
+		}
+		switch p.b[p.i] {
+		case ',':
+			p.i++
+		case '}':
+			p.i++
+			return p.end()
+		default:
+			return p.fail("want ',' or '}'")
+		}
+	}
+}
+
+// end checks that only white space follows.
+func (p *jsonScanner) end() bool {
+	p.ws()
+	if p.i != len(p.b) {
+		return p.fail("unexpected data after the object")
+	}
+	return true
+}
+
+// value skips one value, checking its syntax.
+func (p *jsonScanner) value(depth int) bool {
+	if depth > maxJSONDepth {
+		return p.fail("nested too deeply")
+	}
+	if p.i >= len(p.b) {
+		return p.fail("unexpected end")
+	}
+	switch c := p.b[p.i]; {
+	case c == '"':
+		return p.str()
+	case c == '{' || c == '[':
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		p.i++
+		p.ws()
+		if p.i < len(p.b) && p.b[p.i] == closing {
+			p.i++
+			return true
+		}
+		for {
+			p.ws()
+			if c == '{' {
+				if p.i >= len(p.b) || p.b[p.i] != '"' || !p.str() {
+					return p.fail("want a string key")
+				}
+				p.ws()
+				if p.i >= len(p.b) || p.b[p.i] != ':' {
+					return p.fail("want ':' after the key")
+				}
+				p.i++
+				p.ws()
+			}
+			if !p.value(depth + 1) {
+				return false
+			}
+			p.ws()
+			if p.i >= len(p.b) {
+				return p.fail("unexpected end")
+			}
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+			case closing:
+				p.i++
+				return true
+			default:
+				return p.fail("want ',' or a closing bracket")
+			}
+		}
+	case c == 't':
+		return p.lit("true")
+	case c == 'f':
+		return p.lit("false")
+	case c == 'n':
+		return p.lit("null")
+	case c == '-' || '0' <= c && c <= '9':
+		return p.number()
+	}
+	return p.fail("invalid character")
+}
+
+func (p *jsonScanner) lit(s string) bool {
+	if !bytes.HasPrefix(p.b[p.i:], []byte(s)) {
+		return p.fail("invalid literal")
+	}
+	p.i += len(s)
+	return true
+}
+
+// number skips -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *jsonScanner) number() bool {
+	b := p.b
+	i := p.i
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		start := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		p.i = i
+		return p.fail("invalid number")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			p.i = i
+			return p.fail("invalid number")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			p.i = i
+			return p.fail("invalid number")
+		}
+	}
+	p.i = i
+	return true
+}
+
+// str skips a string, checking its escapes; p.b[p.i] is the opening quote.
+func (p *jsonScanner) str() bool {
+	b := p.b
+	for i := p.i + 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			p.i = i + 1
+			return true
+		case c == '\\':
+			i++
+			if i >= len(b) {
+				p.i = i
+				return p.fail("unexpected end")
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if jsonHex4(b[i+1:]) < 0 {
+					p.i = i
+					return p.fail("invalid \\u escape")
+				}
+				i += 4
+			default:
+				p.i = i
+				return p.fail("invalid escape")
+			}
+		case c < 0x20:
+			p.i = i
+			return p.fail("control character in string")
+		}
+	}
+	p.i = len(b)
+	return p.fail("unexpected end in string")
+}
+
+// jsonHex4 decodes the 4 hex digits at the start of s, or returns -1.
+func jsonHex4(s []byte) rune {
+	if len(s) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range s[:4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
+}
+
+// appendJSONUnquoted appends the unquoted form of a checked string body,
+// as encoding/json decodes it: invalid UTF-8 and unpaired surrogates
+// become U+FFFD.
+func appendJSONUnquoted(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			i++
+			switch s[i] {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := jsonHex4(s[i+1:])
+				i += 4
+				if r < 0 {
+					r = utf8.RuneError
+				} else if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if i+2 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+						r2 = jsonHex4(s[i+3:])
+					}
+					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+						r = d
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				dst = utf8.AppendRune(dst, r)
+			default: // '"', '\\', '/'
+				dst = append(dst, s[i])
+			}
+			i++
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return dst
+}
