@@ -143,8 +143,12 @@ func check(rules []Rule, opt Options) *checked {
 			if prev.dest == r.dest && prev.src.Status == in.Status && prev.flags == r.flags && prev.exp == r.exp {
 				c.warnf(in.Pos, "duplicate rule: %s is already defined at %s with the same outcome", in.Source, prev.src.Pos)
 			} else {
-				c.errorf(in.Pos, "conflicting rule: %s is already defined at %s (%d %s) but here it is %d %s",
-					in.Source, prev.src.Pos, prev.src.Status, orDash(prev.dest), in.Status, orDash(r.dest))
+				hint := ""
+				if prev.src.Source != in.Source && strings.TrimSuffix(prev.src.Source, "/") == strings.TrimSuffix(in.Source, "/") {
+					hint = " (paths that differ only by a trailing slash are one path unless built with --strict-trailing-slash)"
+				}
+				c.errorf(in.Pos, "conflicting rule: %s is already defined at %s (%d %s) but here it is %d %s%s",
+					in.Source, prev.src.Pos, prev.src.Status, orDash(prev.dest), in.Status, orDash(r.dest), hint)
 			}
 			continue
 		}

@@ -142,11 +142,6 @@ func runBuild(c *cli.Context) error {
 		prog.done()
 		return failErr("%v", err)
 	}
-	if compiler.HasErrors(probs) {
-		prog.done()
-		printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
-		return failErr("build failed: %s; %s left unchanged", countProblems(probs), out)
-	}
 	prog.stage("compiling %d rules", len(rules))
 	opt := compiler.Options{
 		Shards:              c.Int("shards"),
@@ -154,8 +149,13 @@ func runBuild(c *cli.Context) error {
 		BloomFP:             c.Float64("bloom-fp"),
 		StrictTrailingSlash: c.Bool("strict-trailing-slash"),
 	}
+	// Rules with reader errors are not in rules; compile the rest anyway
+	// so that every problem is listed in one run.
 	b, cprobs, err := compiler.Compile(rules, opt)
 	probs = append(probs, cprobs...)
+	if err == nil && compiler.HasErrors(probs) {
+		err = compiler.ErrInvalid
+	}
 	if err != nil {
 		prog.done()
 		printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)

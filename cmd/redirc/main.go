@@ -63,6 +63,13 @@ Exit codes: 0 ok, 1 validation or lookup errors, 2 usage errors.`,
 			return cli.Exit(fmt.Sprintf("%v (see --help)", err), 2)
 		},
 		Commands: commands(),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usageErr("unknown command %q (see redirc --help)", c.Args().First())
+			}
+			cli.ShowAppHelp(c)
+			return usageErr("")
+		},
 	}
 }
 
