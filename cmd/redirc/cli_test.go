@@ -140,9 +140,9 @@ func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	f := writeFile(t, dir, "r.tsv", "/a\t/b\n")
 	for _, args := range [][]string{
-		{"build", f},                         // no -o
-		{"build", "-o", dir},                 // no files
-		{"build", "--nope", "-o", dir, f},    // unknown flag
+		{"build", f},                      // no -o
+		{"build", "-o", dir},              // no files
+		{"build", "--nope", "-o", dir, f}, // unknown flag
 		{"build", "-o", dir, "--format", "xml", f},
 		{"build", "-o", dir, "--default-status", "200", f},
 		{"lookup", dir},
