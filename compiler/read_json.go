@@ -193,7 +193,7 @@ func (m *manifestReader) jsonFail(dec *json.Decoder, in *jsonInput, err error) e
 		}
 		m.errorf(in.line(off), "invalid JSON: %s", se.Error())
 	case err == io.ErrUnexpectedEOF || err == io.EOF:
-		m.errorf(in.line(in.pos), "invalid JSON: unexpected end of input")
+		m.errorf(in.line(max(in.pos-1, 0)), "invalid JSON: unexpected end of input")
 	default:
 		return err
 	}
@@ -310,6 +310,7 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 	}
 	var (
 		seen                       [numRuleFields]string // spelling used, "" = absent
+		wrongType                  [numRuleFields]bool
 		srcOff, srcEnd             = -1, 0
 		dstOff, dstEnd             = -1, 0
 		expOff, expEnd             = -1, 0
@@ -438,11 +439,11 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 	default:
 		r.Status = m.defaultStatus(307)
 	}
-	if r.Source == "" {
+	if r.Source == "" && !wrongType[fieldSource] {
 		m.errorf(line, "missing source")
 		bad = true
 	}
-	if r.Destination == "" && r.Status != 410 {
+	if r.Destination == "" && r.Status != 410 && !wrongType[fieldDestination] {
 		m.errorf(line, "missing destination")
 		bad = true
 	}

@@ -242,8 +242,12 @@ func netlifyPlaceholder(path []byte) string {
 				return fmt.Sprintf("placeholder %q in the source (only a final /* splat is supported)", path[i:i+end])
 			}
 		case '*':
-			if i != len(path)-1 || i == 0 || path[i-1] != '/' {
-				return "splat \"*\" in the source is only supported as the final /* segment"
+			switch {
+			case i != len(path)-1:
+				return "splat \"*\" in the middle of the source (only a final /* splat is supported)"
+			case i == 0 || path[i-1] != '/':
+				seg := path[bytes.LastIndexByte(path, '/')+1:]
+				return fmt.Sprintf("splat after a partial path segment %q (redirc prefix rules end in \"/*\")", seg)
 			}
 		}
 	}
