@@ -163,3 +163,5 @@ func reseal(b []byte) []byte {
 
 // clone returns a copy of b.
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+func xxhashSum(b []byte) uint64 { return xxhash.Sum64(b) }
