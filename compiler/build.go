@@ -93,12 +93,14 @@ func Compile(rules []Rule, opt Options) (*Build, []Problem, error) {
 		})
 	}
 
+	nrules := len(c.rules)
+	c.byKey, c.rules = nil, nil // let the GC have them while shards are encoded
 	b := &Build{Shards: make([][]byte, n), Chains: c.chains}
 	ix := &shardfmt.Index{
 		Format:              1,
 		HashSeed:            opt.HashSeed,
 		ShardCount:          n,
-		Rules:               len(c.rules),
+		Rules:               nrules,
 		StrictTrailingSlash: opt.StrictTrailingSlash,
 		HostRules:           c.hostRules,
 		CaseSensitiveRules:  c.caseRules,
@@ -121,7 +123,7 @@ func Compile(rules []Rule, opt Options) (*Build, []Problem, error) {
 	}
 	ix.BuildID = buildID(ix)
 	b.Index = ix
-	st.Rules = len(c.rules)
+	st.Rules = nrules
 	st.Shards = n
 	for _, img := range b.Shards {
 		st.Bytes += int64(len(img))

@@ -122,12 +122,13 @@ func (c *checked) target(r *rule, hosts map[string]bool) *rule {
 	}
 	for _, h := range [2]string{host, ""} {
 		for _, kind := range [2]byte{urlnorm.KindExactCase, urlnorm.KindExact} {
-			b := append([]byte{kind}, h...)
+			b := append(append(c.buf[:0], kind), h...)
 			n := len(b)
 			b = urlnorm.AppendPath(b, d, kind == urlnorm.KindExact)
 			if !c.strict {
 				b = append(b[:n], urlnorm.TrimSlash(b[n:])...)
 			}
+			c.buf = b
 			if t, ok := c.byKey[string(b)]; ok {
 				if t.src.Status == 410 || t.exp != 0 {
 					return nil

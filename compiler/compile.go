@@ -103,7 +103,8 @@ type checked struct {
 	byKey  map[string]*rule
 	chains []Chain
 	probs  []Problem
-	strict bool // strict trailing slash
+	strict bool   // strict trailing slash
+	buf    []byte // scratch for building keys
 	// what the build contains, for the index and the runtime
 	hostRules, caseRules, prefixRules bool
 	maxPrefixSegments                 int
@@ -120,7 +121,7 @@ func (c *checked) warnf(p Pos, format string, args ...any) {
 // check validates every rule, builds keys, reports duplicates and
 // conflicts, and flattens chains. It reports every problem it finds.
 func check(rules []Rule, opt Options) *checked {
-	c := &checked{byKey: make(map[string]*rule, len(rules)), strict: opt.StrictTrailingSlash}
+	c := &checked{byKey: make(map[string]*rule, len(rules)), strict: opt.StrictTrailingSlash, rules: make([]*rule, 0, len(rules))}
 	now := opt.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -133,9 +134,11 @@ func check(rules []Rule, opt Options) *checked {
 		maxDst = 8 << 10
 	}
 	var keyBuf []byte
+	slab := make([]rule, len(rules)) // one allocation, not one per rule
 	for i := range rules {
 		in := &rules[i]
-		r := &rule{src: in, order: i}
+		r := &slab[i]
+		r.src, r.order = in, i
 		if !c.checkRule(r, opt, maxSrc, maxDst, now, &keyBuf) {
 			continue
 		}
@@ -425,21 +428,24 @@ func destEscape(c byte) bool {
 // same file would have caught in first-match formats such as Netlify's:
 // redirc applies exact rules before prefix rules.
 func (c *checked) warnShadowed() {
+	var buf []byte
 	for _, r := range c.rules {
-		if r.prefix() {
+		if r.prefix() || !r.src.FirstMatch {
 			continue
 		}
 		p := r.path
 		for j := len(p); j >= 0; j-- {
-			if j != len(p) && (j >= len(p) || p[j] != '/') {
+			if j < len(p) && p[j] != '/' {
 				continue
 			}
-			for _, k := range [2]byte{urlnorm.KindPrefix, urlnorm.KindPrefixCase} {
-				cand := string(k) + r.host + p[:j]
+			for _, k := range [2]byte{urlnorm.KindPrefixCase, urlnorm.KindPrefix} {
+				buf = append(append(buf[:0], k), r.host...)
 				if k == urlnorm.KindPrefix {
-					cand = string(k) + r.host + urlnorm.Path(p[:j], true)
+					buf = urlnorm.AppendPath(buf, p[:j], true)
+				} else {
+					buf = append(buf, p[:j]...)
 				}
-				if pr, ok := c.byKey[cand]; ok && pr.order < r.order && pr.src.Pos.File == r.src.Pos.File {
+				if pr, ok := c.byKey[string(buf)]; ok && pr.order < r.order && pr.src.Pos.File == r.src.Pos.File {
 					c.warnf(r.src.Pos, "%s is shadowed by the earlier splat rule %s at %s in first-match order; redirc applies exact rules first",
 						r.src.Source, pr.src.Source, pr.src.Pos)
 					goto next

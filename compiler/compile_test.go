@@ -205,7 +205,14 @@ func TestLoops(t *testing.T) {
 }
 
 func TestShadowWarning(t *testing.T) {
-	ps := Check(rules(t, "/docs/* /new/:splat", "/docs/keep /kept", "/other /x"), Options{})
+	rs := rules(t, "/docs/* /new/:splat", "/docs/keep /kept", "/other /x")
+	if ps := Check(rs, Options{}); len(ps) != 0 {
+		t.Fatalf("CSV-like rules are not first-match: got %v", ps)
+	}
+	for i := range rs {
+		rs[i].FirstMatch = true
+	}
+	ps := Check(rs, Options{})
 	if len(ps) != 1 || ps[0].Severity != Warning || ps[0].Pos.Line != 3 || !strings.Contains(ps[0].Msg, "shadowed by the earlier splat rule /docs/*") {
 		t.Fatalf("got %v", ps)
 	}

@@ -43,6 +43,10 @@ type Rule struct {
 	Expires time.Time
 	// Pos is where the rule was written.
 	Pos Pos
+	// FirstMatch is set by readers of formats whose platform applies rules
+	// in file order (Netlify): the compiler then warns where redirc's
+	// exact-before-prefix precedence gives a different answer.
+	FirstMatch bool
 }
 
 // Severity says whether a Problem fails the build.
