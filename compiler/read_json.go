@@ -349,6 +349,7 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 		}
 		wrong := func(want string) {
 			m.errorf(line, "%s must be %s, not %s", spelling, want, jsonValueKind(kind))
+			wrongType[f] = true
 			bad = true
 		}
 		switch f {
