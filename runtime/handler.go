@@ -1,0 +1,258 @@
+package runtime
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Handler is an http.Handler that answers requests from a build's redirect
+// rules and passes every other request, untouched, to the next handler.
+//
+// A hit is answered by the Handler alone:
+//
+//   - the rule's status: 301, 302, 303, 307, 308, or 410 Gone;
+//   - Location: the rule's destination (not sent for 410);
+//   - Cache-Control: per status, see DefaultCacheControl, overridable with
+//     HandlerOptions.CacheControl;
+//   - Content-Type: text/html; charset=utf-8 and X-Content-Type-Options:
+//     nosniff, with a one-line body linking to the destination (as
+//     http.Redirect writes), or saying "Gone";
+//   - never Set-Cookie: one set earlier by an outer middleware is removed,
+//     so a cacheable redirect can never carry someone's session to a shared
+//     cache.
+//
+// HEAD gets the same status and headers and no body (without a
+// Content-Length, which RFC 9110 §9.3.2 allows). Every other method gets the
+// rule's answer too, following the status semantics of RFC 9110 §15.4: 307
+// and 308 tell the client to repeat the same method and body at the new
+// location, 303 to use GET, and 301 and 302 allow a client to change POST to
+// GET (browsers do). A redirect rule is about a URL, not a method, so
+// answering every method keeps one URL from behaving two ways.
+//
+// The request's path is taken from r.URL in its escaped form (as sent) and
+// its host from r.Host; so the Handler also works behind http.StripPrefix.
+// Requests whose target is not a path (OPTIONS *, CONNECT) are misses.
+//
+// On a hit the Handler takes no lock and does not log; with metrics it does
+// one atomic add, with a click sink one non-blocking channel send. It
+// allocates only the Location header's value for most paths (see
+// BenchmarkHandler).
+type Handler struct {
+	live    *Live
+	next    http.Handler
+	metrics *Metrics
+	clicks  *EventSink
+	// cc holds the Cache-Control header value per status slot, ready to be
+	// put in a Header map (nil: no header). The slices are shared by every
+	// response: their capacity equals their length, so an append by a
+	// wrapper copies instead of writing into them.
+	cc [numSlots][]string
+}
+
+// HandlerOptions configures a Handler. The zero value is usable.
+type HandlerOptions struct {
+	// CacheControl overrides the Cache-Control value sent with a status;
+	// "" sends none. Statuses not in the map get DefaultCacheControl.
+	CacheControl map[int]string
+	// Metrics, if not nil, counts hits by status and misses.
+	Metrics *Metrics
+	// Clicks, if not nil, receives an Event for every hit, without
+	// blocking (a full sink drops and counts). It is added to Metrics.
+	Clicks *EventSink
+}
+
+// DefaultCacheControl returns the Cache-Control value a Handler sends with
+// status by default:
+//
+//   - 301 and 308 (permanent): "public, max-age=86400". A day saves nearly
+//     all repeat requests, yet a mistaken permanent redirect heals within a
+//     day instead of living in browsers forever (which is what browsers
+//     do with a 301 that has no Cache-Control).
+//   - 302, 303 and 307 (temporary): "no-store". A temporary redirect is
+//     meant to be asked again: it may change or expire at any moment, and
+//     a shared cache must not keep it.
+//   - 410 Gone: "public, max-age=3600".
+//
+// A rule with an expiry date may thus be answered from a cache for up to
+// max-age after it expired; lower max-age if that matters.
+func DefaultCacheControl(status int) string {
+	switch status {
+	case 301, 308:
+		return "public, max-age=86400"
+	case 302, 303, 307:
+		return "no-store"
+	case 410:
+		return "public, max-age=3600"
+	}
+	return ""
+}
+
+// NewHandler returns a Handler that answers from the build l serves and
+// passes misses to next. A nil next answers misses with 404 Not Found.
+// Until l has a build, every request is a miss.
+func NewHandler(l *Live, next http.Handler, opts HandlerOptions) *Handler {
+	if next == nil {
+		next = http.NotFoundHandler()
+	}
+	h := &Handler{live: l, next: next, metrics: opts.Metrics, clicks: opts.Clicks}
+	for i := range h.cc {
+		st := 0
+		if i < len(Statuses) {
+			st = Statuses[i]
+		}
+		v, ok := opts.CacheControl[st]
+		if !ok {
+			v = DefaultCacheControl(st)
+		}
+		if v != "" {
+			h.cc[i] = []string{v}[:1:1]
+		}
+	}
+	opts.Metrics.AddSink(opts.Clicks)
+	return h
+}
+
+// Handler returns a Handler with default options that answers from the
+// build l serves and passes misses to next (nil: 404).
+func (l *Live) Handler(next http.Handler) *Handler {
+	return NewHandler(l, next, HandlerOptions{Metrics: l.opts.Metrics})
+}
+
+// Handler returns a Handler with default options that answers from s and
+// passes misses to next (nil: 404). s is never reloaded; use a Live for
+// that.
+func (s *Set) Handler(next http.Handler) *Handler {
+	return NewHandler(staticLive(s), next, HandlerOptions{})
+}
+
+// Header values shared by every response (see Handler.cc).
+var (
+	htmlType = []string{"text/html; charset=utf-8"}[:1:1]
+	nosniff  = []string{"nosniff"}[:1:1]
+)
+
+// ServeHTTP answers r from the current build, or passes it to the next
+// handler on a miss.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s := h.live.cur.Load(); s != nil {
+		if path, ok := requestPath(r.URL); ok {
+			if res := s.Lookup(r.Host, path, r.URL.RawQuery); res.Status != 0 {
+				h.answer(w, r, res, path)
+				return
+			}
+		}
+	}
+	h.metrics.miss()
+	h.next.ServeHTTP(w, r)
+}
+
+// requestPath returns the request's path in escaped form, as Lookup wants
+// it, without allocating in the common cases. When RawPath is empty, the
+// wire form is exactly url.PathEscape-style escaping of Path, and the
+// lookup's normalization gives the same key for Path itself, except that a
+// '%' in Path (sent as %25) would read as the start of an escape; only then
+// is the escaped form rebuilt.
+func requestPath(u *url.URL) (string, bool) {
+	p := u.Path
+	if p == "" || p[0] != '/' {
+		return "", false
+	}
+	if u.RawPath != "" || strings.IndexByte(p, '%') >= 0 {
+		p = u.EscapedPath()
+	}
+	return p, true
+}
+
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, res Result, path string) {
+	slot := statusSlot(res.Status)
+	hdr := w.Header()
+	delete(hdr, "Set-Cookie")
+	if res.Location != "" {
+		hdr["Location"] = []string{res.Location}
+	}
+	if cc := h.cc[slot]; cc != nil {
+		hdr["Cache-Control"] = cc
+	} else {
+		delete(hdr, "Cache-Control")
+	}
+	hdr["Content-Type"] = htmlType
+	hdr["X-Content-Type-Options"] = nosniff
+	w.WriteHeader(res.Status)
+	if r.Method != http.MethodHead {
+		writeBody(w, res)
+	}
+	h.metrics.hit(res.Status)
+	if h.clicks != nil {
+		h.clicks.Send(Event{
+			Time:       time.Now(),
+			Method:     r.Method,
+			Host:       r.Host,
+			Path:       path,
+			Query:      r.URL.RawQuery,
+			Status:     res.Status,
+			Location:   res.Location,
+			Hit:        true,
+			Referer:    r.Header.Get("Referer"),
+			UserAgent:  r.Header.Get("User-Agent"),
+			RemoteAddr: r.RemoteAddr,
+		})
+	}
+}
+
+// bodyPool holds body buffers, so that a body is written with one Write
+// call (each Write to a net/http response takes the connection's lock) and
+// no allocation.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// writeBody writes the small HTML body of a hit: a link to the destination,
+// HTML-escaped, like the one http.Redirect writes.
+func writeBody(w http.ResponseWriter, res Result) {
+	bp := bodyPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	if res.Location == "" {
+		b = append(b, "<p>"...)
+		b = append(b, http.StatusText(res.Status)...)
+		b = append(b, ".</p>\n"...)
+	} else {
+		b = append(b, `<a href="`...)
+		b = appendHTMLEscaped(b, res.Location)
+		b = append(b, `">`...)
+		b = append(b, http.StatusText(res.Status)...)
+		b = append(b, "</a>.\n"...)
+	}
+	w.Write(b)
+	if cap(b) <= 64<<10 { // do not keep a buffer grown by a huge Location
+		*bp = b
+		bodyPool.Put(bp)
+	}
+}
+
+// appendHTMLEscaped appends s with the five characters that matter in an
+// HTML attribute escaped (as html.EscapeString does, without allocating).
+func appendHTMLEscaped(b []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		default:
+			continue
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, esc...)
+		last = i + 1
+	}
+	return append(b, s[last:]...)
+}
