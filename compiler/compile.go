@@ -238,7 +238,9 @@ func (c *checked) checkRule(r *rule, opt Options, maxSrc, maxDst int, now time.T
 	pathAt := len(b)
 	b = urlnorm.AppendPath(b, path, fold)
 	if kind == urlnorm.KindPrefix || kind == urlnorm.KindPrefixCase {
-		if len(b) > pathAt && b[len(b)-1] == '/' {
+		// A prefix never ends in '/': the runtime tries prefixes at each
+		// '/' boundary, so "/a//*" means "/a/*".
+		for len(b) > pathAt && b[len(b)-1] == '/' {
 			b = b[:len(b)-1]
 		}
 	} else if !opt.StrictTrailingSlash {
