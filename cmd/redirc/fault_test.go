@@ -71,14 +71,14 @@ func TestBuildKilled(t *testing.T) {
 	}
 	full := time.Since(start)
 	kills, landed := 0, 0
-	prevID := 
+	prevID := ""
 	for i := 0; i < 12; i++ {
 		src := []string{"v1.tsv", "v2.tsv"}[i%2]
 		cmd := cliCmd("build", "-o", out, filepath.Join(dir, src))
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(r.Int64N(int64(full) + 1)))
+		time.Sleep(time.Duration(r.Int64N(int64(full)*3/2 + 1))) // some kills land after the end
 		if cmd.Process.Signal(syscall.SIGKILL) == nil {
 			kills++
 		}
