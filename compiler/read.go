@@ -170,6 +170,9 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 		return nil, nil, fmt.Errorf("%s: default status %d is not one of 301, 302, 303, 307, 308 or 410", name, opt.DefaultStatus)
 	}
 	m := &manifestReader{name: name, opt: opt}
+	if n := ruleCountHint(r, format); n > 0 {
+		m.rules = make([]Rule, 0, n)
+	}
 	m.opt.MaxLineBytes = opt.maxLine()
 	limited := &inputLimiter{r: r, max: opt.maxInput()}
 	br := bufio.NewReaderSize(limited, 64<<10)
@@ -235,6 +238,63 @@ type manifestReader struct {
 	rules    []Rule
 	problems []Problem
 	jp       jsonScanner // reused for every JSON rule object
+}
+
+// maxRuleCountHint caps the preallocation from ruleCountHint (2M rules,
+// 192 MiB), so that a file of comment lines cannot ask for gigabytes.
+const maxRuleCountHint = 1 << 21
+
+// ruleCountHint estimates how many rules r holds when r can be read at
+// offsets (files, bytes.Reader, strings.Reader) without disturbing Read:
+// it counts lines, or objects in JSON. Sizing the rule slice once
+// measured 1M TSV lines in 100 ms instead of 160-390 ms growing it, where
+// copying 96-byte rules under the garbage collector's write barriers
+// dominated.
+func ruleCountHint(r io.Reader, format Format) int {
+	ra, ok := r.(io.ReaderAt)
+	if !ok {
+		return 0
+	}
+	var size int64
+	switch s := r.(type) {
+	case interface{ Size() int64 }:
+		size = s.Size()
+	case interface{ Stat() (os.FileInfo, error) }:
+		fi, err := s.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			return 0
+		}
+		size = fi.Size()
+	default:
+		return 0
+	}
+	sep := byte('\n')
+	if format == FormatJSON {
+		sep = '{' // JSON may be pretty-printed, or all on one line
+	}
+	buf := make([]byte, 256<<10)
+	n := 0
+	for off := int64(0); off < size && n < maxRuleCountHint; {
+		k, err := ra.ReadAt(buf, off)
+		n += bytes.Count(buf[:k], []byte{sep})
+		off += int64(k)
+		if err != nil || k == 0 {
+			break
+		}
+	}
+	return min(n+1, maxRuleCountHint)
+}
+
+// add appends a rule. It doubles the slice when full: append grows large
+// slices by only 1.25x, and with 96-byte rules the repeated copying and
+// clearing took half the time of reading 1M TSV lines.
+func (m *manifestReader) add(r Rule) {
+	if len(m.rules) == cap(m.rules) {
+		grown := make([]Rule, len(m.rules), max(2*cap(m.rules), 256))
+		copy(grown, m.rules)
+		m.rules = grown
+	}
+	m.rules = append(m.rules, r)
 }
 
 func (m *manifestReader) pos(line int) Pos { return Pos{File: m.name, Line: line} }

@@ -208,7 +208,7 @@ func (m *manifestReader) csvRecord(rec []string, cols []ruleField, line, def int
 		return
 	}
 	r.Pos = Pos{File: m.name, Line: line}
-	m.rules = append(m.rules, r)
+	m.add(r)
 }
 
 // csvFieldName is the canonical name of a field.

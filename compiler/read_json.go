@@ -270,8 +270,11 @@ func (in *jsonInput) line(off int64) int {
 	for k < len(in.nl) && in.nl[k] < off {
 		k++
 	}
-	in.base += k
-	in.nl = in.nl[k:]
+	if k > 0 {
+		// Keep the slice's capacity: only the read-ahead remains.
+		in.base += k
+		in.nl = append(in.nl[:0], in.nl[k:]...)
+	}
 	return in.base + 1
 }
 
@@ -463,7 +466,7 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 		return
 	}
 	r.Pos = Pos{File: m.name, Line: line}
-	m.rules = append(m.rules, r)
+	m.add(r)
 }
 
 type jsonBoolField struct{ set, v bool }
@@ -581,6 +584,7 @@ type jsonScanner struct {
 	b    []byte
 	i    int
 	vals []byte // unquoted string values of the current rule
+	key  []byte // the current key, unquoted
 	err  string // why the input is not valid JSON
 }
 
@@ -611,7 +615,6 @@ func (p *jsonScanner) fail(msg string) bool {
 // value's raw bytes. It reports whether the input is valid JSON.
 func (p *jsonScanner) object(field func(key []byte, kind byte, v []byte)) bool {
 	p.err = ""
-	var keyBuf [64]byte
 	p.ws()
 	if p.i >= len(p.b) || p.b[p.i] != '{' {
 		return p.fail("want an object")
@@ -631,7 +634,8 @@ func (p *jsonScanner) object(field func(key []byte, kind byte, v []byte)) bool {
 		if !p.str() {
 			return false
 		}
-		key := appendJSONUnquoted(keyBuf[:0], p.b[kStart+1:p.i-1])
+		p.key = appendJSONUnquoted(p.key[:0], p.b[kStart+1:p.i-1])
+		key := p.key
 		p.ws()
 		if p.i >= len(p.b) || p.b[p.i] != ':' {
 			return p.fail("want ':' after the key")

@@ -202,7 +202,7 @@ func (m *manifestReader) netlifyRule(n int, line []byte, toks [][]byte, def int)
 	}
 	r.Status = status
 	r.Pos = Pos{File: m.name, Line: n}
-	m.rules = append(m.rules, r)
+	m.add(r)
 }
 
 // netlifySourcePath checks the shape of a Netlify "from" token, a path or

@@ -60,7 +60,7 @@ func (m *manifestReader) readTSV(br *bufio.Reader) error {
 		}
 		// One allocation holds both strings.
 		s := string(line[:tab+1+len(to)])
-		m.rules = append(m.rules, Rule{
+		m.add(Rule{
 			Source:      s[:tab],
 			Destination: s[tab+1:],
 			Status:      status,
