@@ -116,6 +116,10 @@ func (s *EventSink) Close() {
 	<-s.done
 }
 
+// Pending returns the number of events waiting in the buffer. A consumer
+// that buffers its own output can flush when it sees 0.
+func (s *EventSink) Pending() int { return len(s.ch) }
+
 // Name returns the name the sink was created with.
 func (s *EventSink) Name() string { return s.name }
 

@@ -101,14 +101,14 @@ type Status struct {
 	Shards  int    `json:"shards"`
 	// LoadedAt is when the build being served was swapped in, and
 	// LoadDuration how long it took to open and verify.
-	LoadedAt     time.Time     `json:"loadedAt"`
-	LoadDuration time.Duration `json:"loadDurationNs"`
+	LoadedAt     time.Time     `json:"loadedAt,omitzero"`
+	LoadDuration time.Duration `json:"loadDurationNs,omitzero"`
 	// LastAttempt is when a reload was last attempted (whatever its result).
-	LastAttempt time.Time `json:"lastAttempt"`
+	LastAttempt time.Time `json:"lastAttempt,omitzero"`
 	// LastError is why the latest reload attempt was refused, "" when it
 	// succeeded or found the build unchanged. LastErrorAt is when.
 	LastError   string    `json:"lastError"`
-	LastErrorAt time.Time `json:"lastErrorAt"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
 	// Reloads counts builds swapped in; Failures counts refused ones.
 	Reloads  uint64 `json:"reloads"`
 	Failures uint64 `json:"failures"`
