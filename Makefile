@@ -40,10 +40,23 @@ fuzz-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-## demo: build the bundled example manifests and answer a few requests from the build.
+## demo: build the bundled example manifests and serve them on $(DEMO_ADDR) until Ctrl-C.
 demo: build
 	$(BIN) build -o demo-out examples/redirects.csv examples/_redirects
 	$(BIN) lookup demo-out /old-home /docs/v1/install/linux "/caf%C3%A9" "https://shop.example.com/cards?x=1" /pricing?utm=1 /press-kit.zip /nope
+	@echo
+	@echo "Serving demo-out on http://$(DEMO_ADDR) (Ctrl-C to stop). Try:"
+	@echo "  curl -i http://$(DEMO_ADDR)/old-home"
+	@echo "  curl -i http://$(DEMO_ADDR)/docs/v1/install/linux"
+	@echo "  curl -i 'http://$(DEMO_ADDR)/caf%C3%A9'"
+	@echo "  curl -i -H 'Host: shop.example.com' http://$(DEMO_ADDR)/cards"
+	@echo "  curl -i 'http://$(DEMO_ADDR)/pricing?utm=1'"
+	@echo "  curl -i http://$(DEMO_ADDR)/press-kit.zip"
+	@echo "  curl -s http://$(DEMO_ADDR)/.redirc/healthz"
+	@echo "  curl -s http://$(DEMO_ADDR)/.redirc/metrics"
+	@echo "In another shell, edit examples/redirects.csv and run $(BIN) build -o demo-out examples/redirects.csv examples/_redirects: the server reloads the new build."
+	@echo
+	$(BIN) serve --addr $(DEMO_ADDR) --access-log - demo-out
 
 clean:
 	rm -rf bin demo-out
