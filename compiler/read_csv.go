@@ -31,14 +31,15 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 			m.csvFlushLong(lines, 1<<62)
 			return lines.lr.err
 		}
-		line, _ := cr.FieldPos(0)
-		m.csvFlushLong(lines, line)
 		if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
+			m.csvFlushLong(lines, pe.StartLine)
 			m.errorf(pe.StartLine, "invalid CSV header: %v", pe.Err)
 			return nil
 		} else if err != nil {
 			return err
 		}
+		line, _ := cr.FieldPos(0)
+		m.csvFlushLong(lines, line)
 		headerLine = line
 		cols = m.csvHeader(rec, line)
 		if cols == nil {
@@ -75,7 +76,7 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 			continue
 		}
 		if len(rec) != len(cols) {
-			m.errorf(line, "%d fields, but the header on line %d has %d", len(rec), headerLine, len(cols))
+			m.errorf(line, "row has %d of the %d fields named in the header on line %d", len(rec), len(cols), headerLine)
 			continue
 		}
 		m.csvRecord(rec, cols, line, def)

@@ -54,7 +54,7 @@ func TestReadCSV(t *testing.T) {
 				`4 error: invalid statusCode "abc"`,
 				`5 error: statusCode 200 is not one of 301, 302, 303, 307, 308 or 410`,
 				`6 error: invalid expires "tomorrow": want an RFC 3339 time`,
-				`7 error: 2 fields, but the header on line 1 has 5`,
+				`7 error: row has 2 of the 5 fields named in the header on line 1`,
 				`8 error: missing source`,
 				`9 error: missing destination`,
 				`10 error: invalid permanent "x"`,

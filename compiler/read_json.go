@@ -476,9 +476,9 @@ type jsonBoolField struct{ set, v bool }
 func jsonSyntaxMsg(b []byte, p *jsonScanner) string {
 	var se *json.SyntaxError
 	if err := json.Unmarshal(b, new(json.RawMessage)); errors.As(err, &se) {
-		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+		return fmt.Sprintf("%s (column %d)", se.Error(), se.Offset)
 	}
-	return fmt.Sprintf("%s (at byte %d)", p.err, p.i+1)
+	return fmt.Sprintf("%s (column %d)", p.err, p.i+1)
 }
 
 // jsonValueKind names the kind of JSON value that starts with c.
