@@ -142,7 +142,7 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 			return nil, nil, fmt.Errorf("%s: zstd: %w", name, err)
 		}
 		defer zr.Close()
-		r = zr
+		r = zstdErrors{zr}
 	}
 	return Read(name, r, opt)
 }
@@ -205,6 +205,18 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 		err = fmt.Errorf("%s: %w", name, err)
 	}
 	return m.rules, m.problems, err
+}
+
+// zstdErrors explains the zstd decoder's refusals of large windows.
+type zstdErrors struct{ r io.Reader }
+
+func (z zstdErrors) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		err = fmt.Errorf("zstd: the stream asks for a window larger than redirc allows "+
+			"(%d MiB, or MaxInputBytes if smaller): %w", zstdMaxWindow>>20, err)
+	}
+	return n, err
 }
 
 func (o ReadOptions) maxLine() int {

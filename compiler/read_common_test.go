@@ -284,6 +284,28 @@ func TestReadInputLimitExact(t *testing.T) {
 	if len(rules) != 1 {
 		t.Errorf("rules before the limit: %v", rules)
 	}
+	for _, format := range []Format{FormatCSV, FormatJSON, FormatJSONL, FormatNetlify, FormatTSV} {
+		data := rdGenerate(format, 10000)
+		_, _, err := Read("big", bytes.NewReader(data), ReadOptions{Format: format, MaxInputBytes: int64(len(data)) - 1})
+		if !errors.Is(err, ErrInputTooLarge) || !strings.HasPrefix(err.Error(), "big: ") {
+			t.Errorf("%s: err = %v, want ErrInputTooLarge", format, err)
+		}
+		if _, _, err := Read("big", bytes.NewReader(data), ReadOptions{Format: format, MaxInputBytes: int64(len(data))}); err != nil {
+			t.Errorf("%s at the limit: %v", format, err)
+		}
+	}
+}
+
+func TestReadFileZstdWindow(t *testing.T) {
+	// A zstd frame declaring a 1 GiB window is refused before any
+	// allocation. The header: magic, descriptor 0 (window byte follows,
+	// no checksum, no content size), window byte 0x98 = 2^(10+19) bytes.
+	path := filepath.Join(t.TempDir(), "w.tsv.zst")
+	os.WriteFile(path, []byte{0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x98, 0x01, 0x00, 0x00}, 0o644)
+	_, _, err := ReadFile(path, ReadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "window") || !strings.Contains(err.Error(), path) {
+		t.Errorf("err = %v, want a window refusal naming the file", err)
+	}
 }
 
 // rdErrReader fails after its data.

@@ -75,6 +75,9 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 		if lines.longIn(line, last+strings.Count(rec[len(rec)-1], "\n")) {
 			continue
 		}
+		if csvEmpty(rec) {
+			continue // spreadsheets export empty rows as ",,,"
+		}
 		if len(rec) != len(cols) {
 			m.errorf(line, "row has %d of the %d fields named in the header on line %d", len(rec), len(cols), headerLine)
 			continue
@@ -210,6 +213,16 @@ func (m *manifestReader) csvRecord(rec []string, cols []ruleField, line, def int
 	}
 	r.Pos = Pos{File: m.name, Line: line}
 	m.add(r)
+}
+
+// csvEmpty reports whether every field of a record is empty.
+func csvEmpty(rec []string) bool {
+	for _, f := range rec {
+		if f != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // csvFieldName is the canonical name of a field.

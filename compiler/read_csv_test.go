@@ -15,7 +15,7 @@ func TestReadCSV(t *testing.T) {
 				"/e,/f,F,,T,t,\n" +
 				"/g,https://x.example/h?x=1#f,true,302,false,FALSE,2030-01-31T00:00:00Z\n" +
 				"/gone,,,410,,,\n" +
-				"\n" +
+				",,,,,,\n" +
 				"/i,/j, t ,,,,2030-01-31T12:00:00.5+02:00\n",
 			rules: []string{
 				"2 /a -> /b 307",

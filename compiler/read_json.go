@@ -59,7 +59,7 @@ func (m *manifestReader) jsonTop(dec *json.Decoder, in *jsonInput) error {
 	case err != nil:
 		return m.jsonFail(dec, in, err)
 	}
-	m.errorf(in.line(dec.InputOffset()-1), "unexpected %s after the top-level JSON value (for one rule object per line use --format jsonl)", jsonTokenKind(tok))
+	m.errorf(in.line(dec.InputOffset()-1), "%s after the top-level JSON value: a JSON file holds one array (for one rule object per line use --format jsonl)", jsonTokenKind(tok))
 	return errJSONStop
 }
 
