@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,9 @@ import (
 
 	"github.com/redirc/redirc/runtime"
 )
+
+// gcPercent is the GOGC redirc serve uses unless GOGC is set.
+const gcPercent = 25
 
 // serveStarted, when set (by tests), is called with the addresses the
 // servers listen on once they accept connections; adminAddr is "" without
@@ -75,6 +79,11 @@ Access log (--access-log FILE, "-" for stdout): one line per request
 (admin endpoints excepted), in --log-format, written by one goroutine
 from a buffer; when the buffer is full lines are dropped and counted
 (redirc_events_dropped_total{sink="access_log"}), never waited for.
+
+Memory: the build is held in memory (about its size on disk); during a
+reload the old and the new build are both held. Unless GOGC is set, serve
+runs the GC with GOGC=25 (the build is never scanned, so this is cheap and
+keeps the heap near the build's size); GOMEMLIMIT is honoured.
 
 SIGINT or SIGTERM stops accepting connections and lets requests in flight
 finish (up to --shutdown-timeout); a second signal exits at once.`,
@@ -288,6 +297,13 @@ func (n noListing) Open(name string) (http.File, error) {
 
 func serve(c *cli.Context, cfg serveConfig) error {
 	log := cfg.log
+	if os.Getenv("GOGC") == "" {
+		// A build is pointer-free bytes (~100 B/rule) that the GC never
+		// scans, so collecting more often costs little, while the default
+		// GOGC=100 lets the heap grow to twice the build before a cycle:
+		// on a 1M-rule build, 217 MB RSS under load instead of 145 MB.
+		debug.SetGCPercent(gcPercent)
+	}
 	metrics := runtime.NewMetrics()
 	adminPaths := []string{"/healthz", "/metrics"}
 	if cfg.adminAddr == "" && cfg.prefix != "" {
@@ -300,9 +316,24 @@ func serve(c *cli.Context, cfg serveConfig) error {
 		Logger:   log,
 		Metrics:  metrics,
 		OnReload: func(st runtime.Status, err error) {
-			if err == nil && cfg.adminAddr == "" && cfg.prefix != "" {
+			if err != nil {
+				return
+			}
+			if cfg.adminAddr == "" && cfg.prefix != "" {
 				// OnReload runs after the swap: Set is the new build.
 				warnShadowed(log, live.Set(), adminPaths)
+			}
+			if st.Reloads > 1 {
+				// The previous build is garbage now (or as soon as the
+				// requests still using it return). Without traffic no GC
+				// would run for up to two minutes, and the runtime returns
+				// freed pages to the OS slowly: collect and release now,
+				// on this (reloading) goroutine, so that RSS goes back to
+				// one build. Requests are not stopped by it beyond the
+				// GC's usual sub-millisecond pauses.
+				start := time.Now()
+				debug.FreeOSMemory()
+				log.Debug("redirc: released the previous build's memory", "duration", time.Since(start))
 			}
 		},
 	})
