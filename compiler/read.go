@@ -128,7 +128,7 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 			return nil, nil, fmt.Errorf("%s: gzip: %w", name, err)
 		}
 		defer zr.Close()
-		r = zr
+		r = decodeErrors{zr, "gzip"}
 	case strings.HasSuffix(lower, ".zst"):
 		window := uint64(zstdMaxWindow)
 		if lim := opt.maxInput(); lim < int64(window) {
@@ -142,7 +142,7 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 			return nil, nil, fmt.Errorf("%s: zstd: %w", name, err)
 		}
 		defer zr.Close()
-		r = zstdErrors{zr}
+		r = decodeErrors{zr, "zstd"}
 	}
 	return Read(name, r, opt)
 }
@@ -166,8 +166,13 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 		}
 		format = f
 	}
+	switch format {
+	case FormatCSV, FormatJSON, FormatJSONL, FormatNetlify, FormatTSV:
+	default:
+		return nil, nil, fmt.Errorf("%s: %w %q (want csv, json, jsonl, netlify or tsv)", name, ErrUnknownFormat, string(format))
+	}
 	if opt.DefaultStatus != 0 && !redirectStatus(opt.DefaultStatus) {
-		return nil, nil, fmt.Errorf("%s: default status %d is not one of 301, 302, 303, 307, 308 or 410", name, opt.DefaultStatus)
+		return nil, nil, fmt.Errorf("%s: default status %d is not one of %s", name, opt.DefaultStatus, redirectStatusList)
 	}
 	m := &manifestReader{name: name, opt: opt}
 	if n := ruleCountHint(r, format); n > 0 {
@@ -192,29 +197,37 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 		err = m.readNetlify(br)
 	case FormatTSV:
 		err = m.readTSV(br)
-	default:
-		return nil, nil, fmt.Errorf("%s: %w %q (want csv, json, jsonl, netlify or tsv)", name, ErrUnknownFormat, string(format))
 	}
 	var pe *posError
 	switch {
 	case err == nil, errors.As(err, &pe):
 	case errors.Is(err, ErrInputTooLarge):
 		err = fmt.Errorf("%s: stopped after %d bytes: %w (MaxInputBytes); "+
-			"a compressed manifest that expands this much is probably a decompression bomb", name, limited.max, ErrInputTooLarge)
+			"raise the limit if the manifest is really this large: a compressed one that expands this far is likely a decompression bomb",
+			name, limited.max, ErrInputTooLarge)
 	default:
 		err = fmt.Errorf("%s: %w", name, err)
 	}
 	return m.rules, m.problems, err
 }
 
-// zstdErrors explains the zstd decoder's refusals of large windows.
-type zstdErrors struct{ r io.Reader }
+// decodeErrors names the codec in a decompressor's errors ("unexpected
+// EOF" alone does not say the .gz is truncated) and explains zstd's
+// refusal of large windows.
+type decodeErrors struct {
+	r     io.Reader
+	codec string
+}
 
-func (z zstdErrors) Read(p []byte) (int, error) {
-	n, err := z.r.Read(p)
-	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+func (d decodeErrors) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	switch {
+	case err == nil || err == io.EOF:
+	case errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded):
 		err = fmt.Errorf("zstd: the stream asks for a window larger than redirc allows "+
 			"(%d MiB, or MaxInputBytes if smaller): %w", zstdMaxWindow>>20, err)
+	default:
+		err = fmt.Errorf("%s: %w", d.codec, err)
 	}
 	return n, err
 }

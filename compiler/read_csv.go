@@ -24,6 +24,7 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 
 	// The header.
 	var cols []ruleField // field of each column; fieldUnknown = ignored
+	var names []string   // column names as written
 	headerLine := 0
 	for headerLine == 0 {
 		rec, err := cr.Read()
@@ -41,7 +42,11 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 		line, _ := cr.FieldPos(0)
 		m.csvFlushLong(lines, line)
 		headerLine = line
-		cols = m.csvHeader(rec, line)
+		names = make([]string, len(rec))
+		for i, n := range rec {
+			names[i] = strings.TrimSpace(n)
+		}
+		cols = m.csvHeader(names, line)
 		if cols == nil {
 			return nil
 		}
@@ -82,7 +87,7 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 			m.errorf(line, "row has %d of the %d fields named in the header on line %d", len(rec), len(cols), headerLine)
 			continue
 		}
-		m.csvRecord(rec, cols, line, def)
+		m.csvRecord(rec, cols, names, line, def)
 	}
 	m.csvFlushLong(lines, 1<<62)
 	return lines.lr.err
@@ -90,11 +95,10 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 
 // csvHeader maps the header's columns to fields. It returns nil when the
 // header is unusable (no source or destination column).
-func (m *manifestReader) csvHeader(rec []string, line int) []ruleField {
-	cols := make([]ruleField, len(rec))
+func (m *manifestReader) csvHeader(names []string, line int) []ruleField {
+	cols := make([]ruleField, len(names))
 	var seen [numRuleFields]string
-	for i, name := range rec {
-		name = strings.TrimSpace(name)
+	for i, name := range names {
 		f, canon := lookupFieldFold(name)
 		switch {
 		case name == "":
@@ -130,7 +134,7 @@ func (m *manifestReader) csvHeader(rec []string, line int) []ruleField {
 }
 
 // csvRecord turns one data record into a rule, or into problems.
-func (m *manifestReader) csvRecord(rec []string, cols []ruleField, line, def int) {
+func (m *manifestReader) csvRecord(rec []string, cols []ruleField, names []string, line, def int) {
 	var r Rule
 	status, permanent, hasPermanent := 0, false, false
 	bad := false
@@ -148,10 +152,10 @@ func (m *manifestReader) csvRecord(rec []string, cols []ruleField, line, def int
 			code, ok := parseStatusCode(v)
 			switch {
 			case !ok:
-				m.errorf(line, "invalid statusCode %q: want a number, one of %s", v, redirectStatusList)
+				m.errorf(line, "invalid %s %q: want a number, one of %s", names[i], v, redirectStatusList)
 				bad = true
 			case !redirectStatus(code):
-				m.errorf(line, "statusCode %d is not one of %s", code, redirectStatusList)
+				m.errorf(line, "%s %d is not one of %s", names[i], code, redirectStatusList)
 				bad = true
 			default:
 				status = code
@@ -163,8 +167,7 @@ func (m *manifestReader) csvRecord(rec []string, cols []ruleField, line, def int
 			}
 			b, ok := parseBool(v)
 			if !ok {
-				_, name := lookupFieldFold(csvFieldName(cols[i]))
-				m.errorf(line, "invalid %s %q: want t, f, true or false", name, v)
+				m.errorf(line, "invalid %s %q: want t, f, true or false", names[i], v)
 				bad = true
 				break
 			}
@@ -223,16 +226,6 @@ func csvEmpty(rec []string) bool {
 		}
 	}
 	return true
-}
-
-// csvFieldName is the canonical name of a field.
-func csvFieldName(f ruleField) string {
-	for _, n := range ruleFieldNames {
-		if n.field == f {
-			return n.name
-		}
-	}
-	return ""
 }
 
 // csvFlushLong reports the over-long lines before line, in order.
