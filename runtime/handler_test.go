@@ -487,7 +487,7 @@ func TestHandlerAllocs(t *testing.T) {
 // peer doing the same job the obvious way: a map[string]string and
 // http.Redirect.
 func BenchmarkHandler(b *testing.B) {
-	h, _ := benchSetup(b)
+	h, set := benchSetup(b)
 	peer := make(map[string]string)
 	for i := range 10000 {
 		peer[fmt.Sprintf("/page/%d", i)] = fmt.Sprintf("/new/%d", i)
@@ -514,6 +514,15 @@ func BenchmarkHandler(b *testing.B) {
 	}
 	run("hit", h, hit)
 	run("miss", h, miss)
+	// Set.Lookup alone, to show what the handler adds around it.
+	for _, c := range []struct{ name, path string }{{"lookup-only-hit", "/page/4242"}, {"lookup-only-miss", "/nope/4242"}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				set.Lookup("example.com", c.path, "")
+			}
+		})
+	}
 	run("peer-map-redirect-hit", peerH, hit)
 	run("peer-map-redirect-miss", peerH, miss)
 	if results["peer-map-redirect-hit"] > 0 && results["hit"] > 0 {

@@ -68,7 +68,7 @@ type LiveOptions struct {
 	// Logger receives reload logs. nil means slog.Default().
 	Logger *slog.Logger
 	// Metrics, if not nil, counts reloads and failures and reports the
-	// build being served.
+	// build being served (of the Live created last with it).
 	Metrics *Metrics
 	// OnReload, if not nil, is called after every reload attempt that
 	// swapped in a build or was refused, with the new status and the error
@@ -286,7 +286,8 @@ func readBuildID(dir string) (string, error) {
 //
 // If the directory does not exist yet, or is removed or renamed away, Watch
 // looks for it every LiveOptions.WaitInterval and, once it is there, watches
-// it and loads its build. If no file watcher can be created at all (the
+// it and loads its build. If it exists but cannot be watched, Watch reloads
+// every WaitInterval instead, while it keeps trying. If no file watcher can be created at all (the
 // inotify instance limit is reached, say), Watch logs it and polls the index
 // instead, every Poll or every second. Watch also reloads once when it
 // starts, so a build that landed before Watch began is not missed.
@@ -346,6 +347,11 @@ func (l *Live) Watch(ctx context.Context) error {
 				}
 				waitT = time.NewTicker(l.opts.waitInterval())
 				waitC = waitT.C
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				// The directory is there but cannot be watched (the
+				// inotify watch limit, say): poll it meanwhile.
+				l.reloadLogged()
 			}
 			return
 		}

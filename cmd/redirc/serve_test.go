@@ -627,3 +627,14 @@ func TestServeProcessSignals(t *testing.T) {
 		}
 	}
 }
+
+// TestServePollWithoutWatch covers file systems without change events:
+// --watch=false --poll re-reads the index on a timer.
+func TestServePollWithoutWatch(t *testing.T) {
+	build := t.TempDir()
+	writeServeBuild(t, build, "/x /from-a 301")
+	s := startServe(t, "--watch=false", "--poll", "50ms", build)
+	writeServeBuild(t, build, "/x /from-b 308")
+	took := waitUntil(t, "the polled reload", func() bool { return get(t, "GET", s.base+"/x", "").status == 308 })
+	t.Logf("polled reload answered after %v", took)
+}
