@@ -172,6 +172,8 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, res Result, pat
 	delete(hdr, "Set-Cookie")
 	if res.Location != "" {
 		hdr["Location"] = []string{res.Location}
+	} else {
+		delete(hdr, "Location") // 410 Gone
 	}
 	if cc := h.cc[slot]; cc != nil {
 		hdr["Cache-Control"] = cc

@@ -26,19 +26,19 @@ import (
 	"github.com/redirc/redirc/shardfmt"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
+// serveBuffer is a bytes.Buffer safe for concurrent writers.
+type serveBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *serveBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *serveBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -74,18 +74,18 @@ func writeServeBuild(t *testing.T, dir string, lines ...string) string {
 	return b.Index.BuildID
 }
 
-// server is a `redirc serve` running in this process.
-type server struct {
+// serveProc is a `redirc serve` running in this process.
+type serveProc struct {
 	base, admin string // http://addr of --addr and --admin-addr ("" without)
-	logs        *syncBuffer
-	stdout      *syncBuffer
+	logs        *serveBuffer
+	stdout      *serveBuffer
 	cancel      context.CancelFunc // stands for SIGINT/SIGTERM
 	done        chan int           // the exit code, once serve returns
 	err         error              // the error serve returned (valid after done)
 }
 
-// exitCode maps an error from the app to run()'s exit code.
-func exitCode(err error) int {
+// serveExitCode maps an error from the app to run()'s exit code.
+func serveExitCode(err error) int {
 	if err == nil {
 		return 0
 	}
@@ -98,9 +98,9 @@ func exitCode(err error) int {
 
 // startServe runs `redirc serve args...` in-process and waits until it
 // listens. The server is stopped (and must exit 0) when the test ends.
-func startServe(t *testing.T, args ...string) *server {
+func startServe(t *testing.T, args ...string) *serveProc {
 	t.Helper()
-	s := &server{logs: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan int, 1)}
+	s := &serveProc{logs: &serveBuffer{}, stdout: &serveBuffer{}, done: make(chan int, 1)}
 	ready := make(chan [2]string, 1)
 	serveStarted = func(addr, admin string) { ready <- [2]string{addr, admin} }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -108,7 +108,7 @@ func startServe(t *testing.T, args ...string) *server {
 	app := newApp(s.stdout, s.logs)
 	go func() {
 		s.err = app.RunContext(ctx, append([]string{"redirc", "serve", "--addr", "127.0.0.1:0"}, args...))
-		s.done <- exitCode(s.err)
+		s.done <- serveExitCode(s.err)
 	}()
 	select {
 	case a := <-ready:
@@ -139,18 +139,18 @@ func startServe(t *testing.T, args ...string) *server {
 	return s
 }
 
-var noFollow = &http.Client{
+var serveNoFollow = &http.Client{
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	Timeout:       10 * time.Second,
 }
 
-type resp struct {
+type serveResp struct {
 	status int
 	header http.Header
 	body   string
 }
 
-func get(t *testing.T, method, u, host string) resp {
+func serveGet(t *testing.T, method, u, host string) serveResp {
 	t.Helper()
 	req, err := http.NewRequest(method, u, nil)
 	if err != nil {
@@ -159,16 +159,16 @@ func get(t *testing.T, method, u, host string) resp {
 	if host != "" {
 		req.Host = host
 	}
-	r, err := noFollow.Do(req)
+	r, err := serveNoFollow.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, u, err)
 	}
 	defer r.Body.Close()
 	b, _ := io.ReadAll(r.Body)
-	return resp{r.StatusCode, r.Header, string(b)}
+	return serveResp{r.StatusCode, r.Header, string(b)}
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) time.Duration {
+func serveWait(t *testing.T, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	for !cond() {
@@ -180,8 +180,8 @@ func waitUntil(t *testing.T, what string, cond func() bool) time.Duration {
 	return time.Since(start)
 }
 
-// metric returns the value of one sample from a Prometheus text page.
-func metric(t *testing.T, page, sample string) string {
+// serveMetric returns the value of one sample from a Prometheus text page.
+func serveMetric(t *testing.T, page, sample string) string {
 	t.Helper()
 	sc := bufio.NewScanner(strings.NewReader(page))
 	for sc.Scan() {
@@ -234,7 +234,7 @@ func TestServeHitsMissesToDirectory(t *testing.T) {
 		{"HEAD", "/caf%c3%a9", "", 301, "/menu", "public, max-age=600"},
 		{"GET", "/.redirc/other", "", 302, "/not-admin", "no-store"},
 	} {
-		r := get(t, c.method, s.base+c.path, c.host)
+		r := serveGet(t, c.method, s.base+c.path, c.host)
 		if r.status != c.status || r.header.Get("Location") != c.loc || r.header.Get("Cache-Control") != c.cc {
 			t.Errorf("%s %s: %d Location %q Cache-Control %q, want %d %q %q", c.method, c.path, r.status,
 				r.header.Get("Location"), r.header.Get("Cache-Control"), c.status, c.loc, c.cc)
@@ -260,21 +260,21 @@ func TestServeHitsMissesToDirectory(t *testing.T) {
 		{"/nope", 404, ""},
 		{"/cards", 404, ""}, // host-scoped rule, other host
 	} {
-		r := get(t, "GET", s.base+c.path, "")
+		r := serveGet(t, "GET", s.base+c.path, "")
 		if r.status != c.status || (c.body != "" && r.body != c.body) {
 			t.Errorf("miss GET %s: %d %q, want %d %q", c.path, r.status, r.body, c.status, c.body)
 		}
 	}
-	if r := get(t, "HEAD", s.base+"/style.css", ""); r.status != 200 || r.body != "" {
+	if r := serveGet(t, "HEAD", s.base+"/style.css", ""); r.status != 200 || r.body != "" {
 		t.Errorf("miss HEAD: %d %q", r.status, r.body)
 	}
 
 	// Health and metrics on the main address, under /.redirc/.
-	h := get(t, "GET", s.base+"/.redirc/healthz", "")
+	h := serveGet(t, "GET", s.base+"/.redirc/healthz", "")
 	if h.status != 200 || !strings.Contains(h.body, `"rules": 11`) {
 		t.Errorf("healthz: %d %s", h.status, h.body)
 	}
-	m := get(t, "GET", s.base+"/.redirc/metrics", "").body
+	m := serveGet(t, "GET", s.base+"/.redirc/metrics", "").body
 	for sample, want := range map[string]string{
 		`redirc_redirects_total{status="301"}`: "4",
 		`redirc_redirects_total{status="410"}`: "1",
@@ -283,7 +283,7 @@ func TestServeHitsMissesToDirectory(t *testing.T) {
 		`redirc_reloads_total`:                 "1",
 		`redirc_build_rules`:                   "11",
 	} {
-		if got := metric(t, m, sample); got != want {
+		if got := serveMetric(t, m, sample); got != want {
 			t.Errorf("%s = %s, want %s", sample, got, want)
 		}
 	}
@@ -298,19 +298,19 @@ func TestServeMissesToUpstream(t *testing.T) {
 	writeServeBuild(t, build, serveRules...)
 	s := startServe(t, "--fallback", up.URL+"/base", build)
 
-	r := get(t, "GET", s.base+"/some/page?x=1", "site.example")
+	r := serveGet(t, "GET", s.base+"/some/page?x=1", "site.example")
 	if want := "upstream GET /base/some/page?x=1 " + strings.TrimPrefix(up.URL, "http://") + " xfh=site.example"; r.status != 200 || r.body != want {
 		t.Errorf("miss to upstream: %d %q, want %q", r.status, r.body, want)
 	}
-	if r := get(t, "POST", s.base+"/api", ""); !strings.HasPrefix(r.body, "upstream POST /base/api") {
+	if r := serveGet(t, "POST", s.base+"/api", ""); !strings.HasPrefix(r.body, "upstream POST /base/api") {
 		t.Errorf("POST miss: %q", r.body)
 	}
-	if r := get(t, "GET", s.base+"/perm", ""); r.status != 301 {
+	if r := serveGet(t, "GET", s.base+"/perm", ""); r.status != 301 {
 		t.Errorf("hit with an upstream: %d", r.status)
 	}
 	// An upstream that is down gives 502, not a hang.
 	up.Close()
-	if r := get(t, "GET", s.base+"/other", ""); r.status != 502 {
+	if r := serveGet(t, "GET", s.base+"/other", ""); r.status != 502 {
 		t.Errorf("upstream down: %d, want 502", r.status)
 	}
 }
@@ -321,30 +321,30 @@ func TestServeHealthBeforeAndAfterLoad(t *testing.T) {
 	if s.admin == "" {
 		t.Fatal("no admin address")
 	}
-	h := get(t, "GET", s.admin+"/healthz", "")
+	h := serveGet(t, "GET", s.admin+"/healthz", "")
 	if h.status != 503 || !strings.Contains(h.body, `"status": "no build"`) {
 		t.Errorf("healthz before a build: %d %s", h.status, h.body)
 	}
-	if r := get(t, "GET", s.base+"/perm", ""); r.status != 404 {
+	if r := serveGet(t, "GET", s.base+"/perm", ""); r.status != 404 {
 		t.Errorf("before a build: %d, want 404", r.status)
 	}
 	// With --admin-addr the main address has no admin paths at all.
-	if r := get(t, "GET", s.base+"/.redirc/healthz", ""); r.status != 404 {
+	if r := serveGet(t, "GET", s.base+"/.redirc/healthz", ""); r.status != 404 {
 		t.Errorf("/.redirc/healthz on --addr with --admin-addr: %d, want 404", r.status)
 	}
-	if m := get(t, "GET", s.admin+"/metrics", "").body; metric(t, m, "redirc_build_loaded") != "0" {
+	if m := serveGet(t, "GET", s.admin+"/metrics", "").body; serveMetric(t, m, "redirc_build_loaded") != "0" {
 		t.Errorf("metrics before a build:\n%s", m)
 	}
 
 	id := writeServeBuild(t, build, serveRules...)
-	took := waitUntil(t, "the first build", func() bool { return get(t, "GET", s.base+"/perm", "").status == 301 })
+	took := serveWait(t, "the first build", func() bool { return serveGet(t, "GET", s.base+"/perm", "").status == 301 })
 	t.Logf("first build served %v after it was written (the directory is looked for every second)", took)
-	h = get(t, "GET", s.admin+"/healthz", "")
+	h = serveGet(t, "GET", s.admin+"/healthz", "")
 	if h.status != 200 || !strings.Contains(h.body, id) {
 		t.Errorf("healthz after the build: %d %s", h.status, h.body)
 	}
-	m := get(t, "GET", s.admin+"/metrics", "").body
-	if metric(t, m, "redirc_build_loaded") != "1" || metric(t, m, `redirc_build_info{build_id="`+id+`"}`) != "1" {
+	m := serveGet(t, "GET", s.admin+"/metrics", "").body
+	if serveMetric(t, m, "redirc_build_loaded") != "1" || serveMetric(t, m, `redirc_build_info{build_id="`+id+`"}`) != "1" {
 		t.Errorf("metrics after the build:\n%s", m)
 	}
 }
@@ -353,13 +353,13 @@ func TestServeReloadAndCorruptBuild(t *testing.T) {
 	build := t.TempDir()
 	idA := writeServeBuild(t, build, "/x /from-a 301", "/a /only-a 301")
 	s := startServe(t, "--debounce", "20ms", build)
-	if r := get(t, "GET", s.base+"/x", ""); r.header.Get("Location") != "/from-a" {
+	if r := serveGet(t, "GET", s.base+"/x", ""); r.header.Get("Location") != "/from-a" {
 		t.Fatalf("build A: %d %q", r.status, r.header.Get("Location"))
 	}
 
 	start := time.Now()
 	idB := writeServeBuild(t, build, "/x /from-b 308", "/b /only-b 301")
-	took := waitUntil(t, "build B", func() bool { return get(t, "GET", s.base+"/x", "").header.Get("Location") == "/from-b" })
+	took := serveWait(t, "build B", func() bool { return serveGet(t, "GET", s.base+"/x", "").header.Get("Location") == "/from-b" })
 	t.Logf("new answers %v after the rebuild began (%v after it finished)", time.Since(start), took)
 
 	// A corrupt build: B's shard with one byte flipped, under a new index.
@@ -377,18 +377,18 @@ func TestServeReloadAndCorruptBuild(t *testing.T) {
 	os.WriteFile(filepath.Join(build, ".tmp-idx"), idx, 0o644)
 	os.Rename(filepath.Join(build, ".tmp-idx"), filepath.Join(build, shardfmt.IndexFileName))
 
-	waitUntil(t, "the corrupt build to be refused", func() bool {
-		return metric(t, get(t, "GET", s.base+"/.redirc/metrics", "").body, "redirc_reload_failures_total") == "1"
+	serveWait(t, "the corrupt build to be refused", func() bool {
+		return serveMetric(t, serveGet(t, "GET", s.base+"/.redirc/metrics", "").body, "redirc_reload_failures_total") == "1"
 	})
 	for i := 0; i < 10; i++ {
-		if r := get(t, "GET", s.base+"/x", ""); r.status != 308 || r.header.Get("Location") != "/from-b" {
+		if r := serveGet(t, "GET", s.base+"/x", ""); r.status != 308 || r.header.Get("Location") != "/from-b" {
 			t.Fatalf("after a corrupt build: %d %q, want build B's answer", r.status, r.header.Get("Location"))
 		}
 	}
 	var h struct {
 		Status, BuildID, LastError string
 	}
-	hr := get(t, "GET", s.base+"/.redirc/healthz", "")
+	hr := serveGet(t, "GET", s.base+"/.redirc/healthz", "")
 	if err := json.Unmarshal([]byte(hr.body), &h); err != nil || hr.status != 200 || h.BuildID != idB || !strings.Contains(h.LastError, "corrupt") {
 		t.Errorf("healthz after a corrupt build: %d %s", hr.status, hr.body)
 	}
@@ -399,7 +399,7 @@ func TestServeReloadAndCorruptBuild(t *testing.T) {
 }
 
 // TestServeEndToEnd follows redirects from `redirc serve` to a local
-// destination server with Go's client and with curl, for ASCII and
+// destination serveProc with Go's client and with curl, for ASCII and
 // non-ASCII paths.
 func TestServeEndToEnd(t *testing.T) {
 	dest := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -462,21 +462,21 @@ func TestServeGracefulShutdown(t *testing.T) {
 	writeServeBuild(t, build, "/x /y 301")
 	s := startServe(t, "--fallback", up.URL, build)
 
-	got := make(chan resp, 1)
+	got := make(chan serveResp, 1)
 	go func() {
 		r, err := http.Get(s.base + "/slow")
 		if err != nil {
-			got <- resp{body: err.Error()}
+			got <- serveResp{body: err.Error()}
 			return
 		}
 		b, _ := io.ReadAll(r.Body)
 		r.Body.Close()
-		got <- resp{status: r.StatusCode, body: string(b)}
+		got <- serveResp{status: r.StatusCode, body: string(b)}
 	}()
 	<-entered
 	s.cancel() // SIGTERM
 	// The listener closes at once: new connections are refused.
-	waitUntil(t, "the listener to close", func() bool {
+	serveWait(t, "the listener to close", func() bool {
 		c, err := net.DialTimeout("tcp", strings.TrimPrefix(s.base, "http://"), time.Second)
 		if err == nil {
 			c.Close()
@@ -503,11 +503,11 @@ func TestServeAccessLogAndShadowWarning(t *testing.T) {
 	if !strings.Contains(s.logs.String(), "admin endpoint takes it") {
 		t.Errorf("no warning for a rule under an admin path:\n%s", s.logs)
 	}
-	if r := get(t, "GET", s.base+"/.redirc/healthz", ""); r.status != 200 {
+	if r := serveGet(t, "GET", s.base+"/.redirc/healthz", ""); r.status != 200 {
 		t.Errorf("healthz with a shadowed rule: %d", r.status)
 	}
-	get(t, "GET", s.base+"/perm?utm=1", "")
-	get(t, "GET", s.base+"/nope", "")
+	serveGet(t, "GET", s.base+"/perm?utm=1", "")
+	serveGet(t, "GET", s.base+"/nope", "")
 	s.cancel()
 	<-s.done
 	s.done <- 0
@@ -560,7 +560,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "--addr", busy.Addr().String(), dir}, 1, "address already in use"},
 		{[]string{"serve", "--addr", "127.0.0.1:1", "--admin-addr", "127.0.0.1:1", dir}, 2, "--admin-addr"},
 	} {
-		var out, errb syncBuffer
+		var out, errb serveBuffer
 		code := run(append([]string{"redirc"}, c.args...), &out, &errb)
 		if code != c.code || !strings.Contains(errb.String(), c.msg) {
 			t.Errorf("redirc %v: exit %d, stderr %q; want exit %d mentioning %q", c.args, code, errb.String(), c.code, c.msg)
@@ -583,7 +583,7 @@ func TestServeProcessSignals(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	var logs syncBuffer
+	var logs serveBuffer
 	cmd := cliCmd("serve", "--addr", addr, "--watch=false", "--log-format", "json", build)
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
@@ -591,8 +591,8 @@ func TestServeProcessSignals(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 	base := "http://" + addr
-	waitUntil(t, "the process to serve", func() bool {
-		r, err := noFollow.Get(base + "/x")
+	serveWait(t, "the process to serve", func() bool {
+		r, err := serveNoFollow.Get(base + "/x")
 		if err != nil {
 			return false
 		}
@@ -603,11 +603,11 @@ func TestServeProcessSignals(t *testing.T) {
 	// With --watch=false a rebuild is not noticed until SIGHUP.
 	writeServeBuild(t, build, "/x /from-b 308")
 	time.Sleep(300 * time.Millisecond)
-	if r := get(t, "GET", base+"/x", ""); r.status != 301 {
+	if r := serveGet(t, "GET", base+"/x", ""); r.status != 301 {
 		t.Errorf("reloaded without SIGHUP: %d", r.status)
 	}
 	cmd.Process.Signal(syscall.SIGHUP)
-	took := waitUntil(t, "the SIGHUP reload", func() bool { return get(t, "GET", base+"/x", "").status == 308 })
+	took := serveWait(t, "the SIGHUP reload", func() bool { return serveGet(t, "GET", base+"/x", "").status == 308 })
 	t.Logf("SIGHUP reload answered after %v", took)
 
 	cmd.Process.Signal(syscall.SIGTERM)
@@ -635,6 +635,6 @@ func TestServePollWithoutWatch(t *testing.T) {
 	writeServeBuild(t, build, "/x /from-a 301")
 	s := startServe(t, "--watch=false", "--poll", "50ms", build)
 	writeServeBuild(t, build, "/x /from-b 308")
-	took := waitUntil(t, "the polled reload", func() bool { return get(t, "GET", s.base+"/x", "").status == 308 })
+	took := serveWait(t, "the polled reload", func() bool { return serveGet(t, "GET", s.base+"/x", "").status == 308 })
 	t.Logf("polled reload answered after %v", took)
 }
