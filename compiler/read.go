@@ -54,7 +54,8 @@ var (
 	// ErrInputTooLarge is returned when a manifest, after decompression, is
 	// larger than ReadOptions.MaxInputBytes.
 	ErrInputTooLarge = errors.New("compiler: manifest larger than the input limit")
-	// ErrLineTooLong is returned when a JSON rule object is larger than
+	// ErrLineTooLong is returned when a JSON rule object, or any single
+	// token or run of white space in a JSON file, is larger than
 	// ReadOptions.MaxLineBytes. (In line-based formats a long line is a
 	// Problem and reading goes on.)
 	ErrLineTooLong = errors.New("compiler: manifest value longer than the line limit")

@@ -214,6 +214,7 @@ func (m *manifestReader) csvRecord(rec []string, cols []ruleField, names []strin
 	if bad {
 		return
 	}
+	m.literalPatternHint(line, r.Source)
 	r.Pos = Pos{File: m.name, Line: line}
 	m.add(r)
 }

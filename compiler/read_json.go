@@ -465,6 +465,9 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 	if bad {
 		return
 	}
+	if !vercel {
+		m.literalPatternHint(line, r.Source)
+	}
 	r.Pos = Pos{File: m.name, Line: line}
 	m.add(r)
 }
@@ -516,6 +519,22 @@ func vercelSource(src, dst string) (source, destination, why string) {
 		}
 	}
 	return src, dst, fmt.Sprintf("path pattern %q (only a final \"/:name*\" is supported)", src)
+}
+
+// literalPatternHint warns when a source in a bulk-redirect file (CSV,
+// JSON array, JSONL), where sources are literal paths, ends like a
+// vercel.json pattern "/:name*": the author most likely meant a prefix rule.
+func (m *manifestReader) literalPatternHint(line int, source string) {
+	if !strings.HasSuffix(source, "*") {
+		return
+	}
+	j := strings.LastIndex(source, "/:")
+	if j < 0 || !vercelWord(source[j+2:len(source)-1]) || j+3 == len(source) {
+		return
+	}
+	m.problems = append(m.problems, Problem{Pos: m.pos(line), Severity: Warning,
+		Msg: fmt.Sprintf("source %q is a literal path here (bulk-redirect sources have no patterns): "+
+			"for a prefix rule write %q and :splat in the destination", source, source[:j]+"/*")})
 }
 
 // vercelPatternAt returns the index of the first path-to-regexp syntax in

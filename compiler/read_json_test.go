@@ -36,7 +36,8 @@ func TestReadJSON(t *testing.T) {
 				"13 /k -> /l 307",
 				// Bulk-redirect arrays are literal: no path patterns.
 				"14 /src/:x* -> /esc\"apedé😀\n 307",
-			}},
+			},
+			problems: []string{`14 warning: source "/src/:x*" is a literal path here (bulk-redirect sources have no patterns): for a prefix rule write "/src/*"`}},
 		{name: "DefaultStatus", opt: ReadOptions{DefaultStatus: 301},
 			in:    `[{"source":"/a","destination":"/b"},{"source":"/c","destination":"/d","permanent":true}]`,
 			rules: []string{"1 /a -> /b 301", "1 /c -> /d 308"}},
@@ -159,6 +160,14 @@ func TestReadJSONL(t *testing.T) {
 				"  { \"source\" : \"/e\" , \"destination\" : \"/f\" , \"statusCode\" : 303 }  \n" +
 				"{\"source\":\"/g:h*\",\"destination\":\"/i\\u2028\"}",
 			rules: []string{"1 /a -> /b 307", "4 /c -> /d 308 cs", "5 /e -> /f 303", "6 /g:h* -> /i\u2028 307"}},
+		{name: "pattern-like sources are literal, with a hint",
+			in: `{"source":"/blog/:slug*","destination":"/news/:slug"}` + "\n" +
+				`{"source":"/:p*","destination":"/x"}` + "\n" + `{"source":"/a:*","destination":"/x"}` + "\n" + `{"source":"/:*","destination":"/x"}`,
+			rules: []string{"1 /blog/:slug* -> /news/:slug 307", "2 /:p* -> /x 307", "3 /a:* -> /x 307", "4 /:* -> /x 307"},
+			problems: []string{
+				`1 warning: source "/blog/:slug*" is a literal path here`,
+				`2 warning: for a prefix rule write "/*"`,
+			}},
 		{name: "every bad line reported",
 			in: strings.Join([]string{
 				`{"source":"/ok","destination":"/1"}`,
