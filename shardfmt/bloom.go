@@ -79,7 +79,10 @@ func bloomLocations(locs *[MaxBloomK]uint64, h uint64, blocks uint64, k uint32) 
 
 // bloomFilter is an open BLOOM section.
 type bloomFilter struct {
-	f      *bloom.BloomFilter // over the section's words, in place when possible
+	// f wraps the section's words, in place when possible. It is held by
+	// value to save a dependent load on every lookup.
+	f      bloom.BloomFilter
+	words  []uint64 // the words f wraps
 	blocks uint64
 	k      uint32
 }
@@ -91,6 +94,27 @@ func (b *bloomFilter) mayContain(h uint64) bool {
 	var locs [MaxBloomK]uint64
 	bloomLocations(&locs, h, b.blocks, b.k)
 	return b.f.TestLocations(locs[:b.k])
+}
+
+// mayContainDirect answers like mayContain, testing the words itself
+// instead of going through TestLocations, which reduces every location
+// modulo m with a 64-bit division. OpenShard uses it to check that the
+// filter holds every key, where the divisions measured about 30 ns per key
+// (a third of the open time); TestBloomDirectAgrees pins the two together.
+func (b *bloomFilter) mayContainDirect(h uint64) bool {
+	// The same arithmetic as bloomLocations, fused with the test so that no
+	// location array is written and read back.
+	g := mixBloom(h)
+	block := b.words[((g>>32)*b.blocks>>32)*(BloomBlockBits/64):][:BloomBlockBits/64]
+	x := uint32(g)
+	for range b.k {
+		p := x >> (32 - 9)
+		if block[p/64&7]&(1<<(p%64)) == 0 {
+			return false
+		}
+		x *= 0x9e3779b9
+	}
+	return true
 }
 
 // buildBloom returns the words of a filter of the given shape holding hashes.

@@ -138,11 +138,20 @@ func (s *Shard) Find(h uint64, key []byte) (Record, bool) {
 	if !s.bloom.mayContain(h) {
 		return Record{}, false
 	}
-	i := s.search(h, key)
-	if i < 0 {
-		return Record{}, false
+	fp := fingerprint(h)
+	// Equal fingerprints are rare (about Len()/2^32 per lookup); entries
+	// with the same fingerprint are ordered by key, so a linear scan
+	// suffices.
+	for i := s.lowerBound(fp); i < len(s.fps) && s.fps[i] == fp; i++ {
+		// The record is decoded before the key is compared, so that the
+		// CPU overlaps the two cache misses (RECORDS and KEY_DATA are
+		// far apart) instead of taking them one after the other.
+		rec := s.record(i)
+		if bytes.Equal(s.keyData[s.keyOffs[i]:s.keyOffs[i+1]], key) {
+			return rec, true
+		}
 	}
-	return s.record(i), true
+	return Record{}, false
 }
 
 // FindString is Find for a string key.
@@ -150,35 +159,52 @@ func (s *Shard) FindString(h uint64, key string) (Record, bool) {
 	return s.Find(h, stringBytes(key))
 }
 
-// search returns the index of key (with hash h), or -1.
-func (s *Shard) search(h uint64, key []byte) int {
-	fp := fingerprint(h)
+// lowerBound returns the first i with s.fps[i] >= fp, or Len() if none.
+func (s *Shard) lowerBound(fp uint32) int {
 	fps := s.fps
-	// Lower bound of fp in the ascending array, written so that the loop
-	// body has no unpredictable branch: the compiler turns the conditional
-	// add into a CMOV.
-	base, n := 0, len(fps)
+	n := len(fps)
 	if n == 0 {
-		return -1
+		return 0
 	}
-	for n > 1 {
-		half := n / 2
-		if fps[base+half-1] < fp {
-			base += half
+	// Fingerprints are uniformly distributed hash bits, so the entry with
+	// fingerprint fp sits near fp*n/2^32, give or take about sqrt(n)/2
+	// entries. Probing there first and galloping outwards touches one or two
+	// cache lines where a plain binary search takes log2(n/16) cold misses
+	// (measured: BenchmarkFind/n=1e6/hit). The search stays correct, and
+	// O(log n), on any ascending array, whatever the distribution.
+	//
+	// lo and hi bracket the lower bound: the first i with fps[i] >= fp, in
+	// [lo, hi], where hi == n means "none".
+	g := int(uint64(fp) * uint64(n) >> 32)
+	var lo, hi int
+	if fps[g] < fp {
+		lo, hi = g+1, n
+		for step := 1; lo+step-1 < n; step *= 2 {
+			if fps[lo+step-1] >= fp {
+				hi = lo + step - 1
+				break
+			}
+			lo += step
 		}
-		n -= half
-	}
-	if fps[base] < fp {
-		base++
-	}
-	// Equal fingerprints are rare (about N/2^32 per lookup); entries with
-	// the same fingerprint are ordered by key, so a linear scan suffices.
-	for i := base; i < len(fps) && fps[i] == fp; i++ {
-		if bytes.Equal(s.keyData[s.keyOffs[i]:s.keyOffs[i+1]], key) {
-			return i
+	} else {
+		lo, hi = 0, g
+		for step := 1; hi-step >= 0; step *= 2 {
+			if fps[hi-step] < fp {
+				lo = hi - step + 1
+				break
+			}
+			hi -= step
 		}
 	}
-	return -1
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if fps[mid] < fp {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
 // record decodes entry i's record. i must be in range.
@@ -413,7 +439,8 @@ func (sh *Shard) openBloom(b []byte, s *section, inPlace bool) error {
 		}
 	}
 	sh.bloom = bloomFilter{
-		f:      bloom.FromWithM(w, uint(m), uint(k)),
+		f:      *bloom.FromWithM(w, uint(m), uint(k)),
+		words:  w,
 		blocks: m / BloomBlockBits,
 		k:      k,
 	}
@@ -476,7 +503,7 @@ func (sh *Shard) openEntries(b []byte, n uint64, byKind *[numKinds + 1]*section,
 		if i > 0 && (fps[i] < fps[i-1] || fps[i] == fps[i-1] && bytes.Compare(prev, key) >= 0) {
 			return corruptf(fpSec.off+4*i, "entry %d: not after entry %d in (fingerprint, key) order", i, i-1)
 		}
-		if !sh.bloom.mayContain(h) {
+		if !sh.bloom.mayContainDirect(h) {
 			return corruptf(byKind[kindBloom].off, "entry %d: key missing from the Bloom filter", i)
 		}
 		prev = key

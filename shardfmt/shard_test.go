@@ -427,7 +427,7 @@ func TestBloomFalsePositiveRate(t *testing.T) {
 		}
 		blocks, k := bloomParams(n, p)
 		words := buildBloom(hashes, blocks, k)
-		f := bloomFilter{f: bloom.FromWithM(words, uint(blocks*BloomBlockBits), uint(k)), blocks: blocks, k: k}
+		f := bloomFilter{f: *bloom.FromWithM(words, uint(blocks*BloomBlockBits), uint(k)), words: words, blocks: blocks, k: k}
 		for _, h := range hashes {
 			if !f.mayContain(h) {
 				t.Fatalf("p=%v: false negative", p)
@@ -444,5 +444,132 @@ func TestBloomFalsePositiveRate(t *testing.T) {
 		if rate > 1.3*p {
 			t.Errorf("p=%v: measured false-positive rate %.2e", p, rate)
 		}
+	}
+}
+
+// TestBloomDirectAgrees checks that the direct bit test OpenShard uses gives
+// the same answers as bloom/v3's TestLocations, which Find uses.
+func TestBloomDirectAgrees(t *testing.T) {
+	r := newRand(t)
+	for _, n := range []int{0, 1, 10, 1000, 20000} {
+		hashes := make([]uint64, n)
+		for i := range hashes {
+			hashes[i] = r.Uint64()
+		}
+		for _, p := range []float64{0.5, 1e-3, MinBloomFP} {
+			blocks, k := bloomParams(n, p)
+			words := buildBloom(hashes, blocks, k)
+			f := bloomFilter{f: *bloom.FromWithM(words, uint(blocks*BloomBlockBits), uint(k)), words: words, blocks: blocks, k: k}
+			for _, h := range hashes {
+				if !f.mayContain(h) || !f.mayContainDirect(h) {
+					t.Fatalf("n=%d p=%v: false negative for %#x", n, p, h)
+				}
+			}
+			for range 20000 {
+				h := r.Uint64()
+				if a, b := f.mayContain(h), f.mayContainDirect(h); a != b {
+					t.Fatalf("n=%d p=%v: hash %#x: TestLocations says %v, direct test says %v", n, p, h, a, b)
+				}
+			}
+		}
+	}
+}
+
+// TestLowerBound checks the interpolation search against sort.Search on
+// distributions a hash would never produce, where the first guess is far off:
+// the search must stay correct whatever the (validated, ascending) data.
+func TestLowerBound(t *testing.T) {
+	r := newRand(t)
+	gens := map[string]func(n int) []uint32{
+		"uniform": func(n int) []uint32 {
+			v := make([]uint32, n)
+			for i := range v {
+				v[i] = r.Uint32()
+			}
+			return v
+		},
+		"equal": func(n int) []uint32 { return slices.Repeat([]uint32{r.Uint32()}, n) },
+		"zero":  func(n int) []uint32 { return make([]uint32, n) },
+		"max":   func(n int) []uint32 { return slices.Repeat([]uint32{math.MaxUint32}, n) },
+		"low": func(n int) []uint32 {
+			v := make([]uint32, n)
+			for i := range v {
+				v[i] = r.Uint32N(1000)
+			}
+			return v
+		},
+		"high": func(n int) []uint32 {
+			v := make([]uint32, n)
+			for i := range v {
+				v[i] = math.MaxUint32 - r.Uint32N(1000)
+			}
+			return v
+		},
+		"twoClusters": func(n int) []uint32 {
+			v := make([]uint32, n)
+			for i := range v {
+				v[i] = r.Uint32N(100) + uint32(r.IntN(2))*(math.MaxUint32-100)
+			}
+			return v
+		},
+	}
+	for name, gen := range gens {
+		for _, n := range []int{0, 1, 2, 3, 7, 64, 100, 1000, 5000} {
+			fps := gen(n)
+			slices.Sort(fps)
+			s := &Shard{fps: fps}
+			probes := []uint32{0, 1, math.MaxUint32, math.MaxUint32 - 1}
+			for _, f := range fps {
+				probes = append(probes, f, f-1, f+1)
+			}
+			for range 200 {
+				probes = append(probes, r.Uint32())
+			}
+			for _, fp := range probes {
+				want, _ := slices.BinarySearch(fps, fp)
+				if got := s.lowerBound(fp); got != want {
+					t.Fatalf("%s n=%d: lowerBound(%#x) = %d, want %d", name, n, fp, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestFingerprintCollisions checks keys whose 32-bit fingerprints are equal:
+// both are found, and an absent key with the same fingerprint is not.
+func TestFingerprintCollisions(t *testing.T) {
+	seen := map[uint32]string{}
+	var pairs [][2]string
+	for i := 0; len(pairs) < 3; i++ {
+		k := fmt.Sprintf("/c/%d", i)
+		fp := fingerprint(HashString(0, k))
+		if o, ok := seen[fp]; ok {
+			pairs = append(pairs, [2]string{o, k})
+			continue
+		}
+		seen[fp] = k
+	}
+	var entries []Entry
+	for i, p := range pairs[:2] {
+		entries = append(entries, Entry{Key: p[0], Dest: "/x" + p[0], Status: 301}, Entry{Key: p[1], Dest: "/y" + p[1], Status: 302 + uint16(i)})
+	}
+	// Only one key of the third pair.
+	entries = append(entries, Entry{Key: pairs[2][1], Dest: "/z", Status: 307})
+	for range 50 {
+		entries = append(entries, Entry{Key: fmt.Sprintf("/filler/%d", len(entries)), Dest: "/f", Status: 308})
+	}
+	b, err := EncodeShard(entries, ShardOptions{Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mustOpen(t, b)
+	for _, e := range entries {
+		rec, ok := s.FindString(HashString(0, e.Key), e.Key)
+		if !ok || rec.Dest != e.Dest || rec.Status != e.Status {
+			t.Errorf("FindString(%q) = %+v, %v; want %+v", e.Key, rec, ok, e)
+		}
+	}
+	if rec, ok := s.FindString(HashString(0, pairs[2][0]), pairs[2][0]); ok {
+		t.Errorf("absent key %q with a colliding fingerprint found: %+v", pairs[2][0], rec)
 	}
 }
