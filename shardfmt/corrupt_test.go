@@ -1,6 +1,7 @@
 package shardfmt
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -319,5 +320,108 @@ func TestCorruptError(t *testing.T) {
 	var ce *CorruptError
 	if !errors.As(wrapped, &ce) || ce.Off != 0x1f {
 		t.Error("errors.As through a wrap failed")
+	}
+}
+
+// rawSection is a section to lay out with relayout.
+type rawSection struct {
+	kind, flags uint32
+	data        []byte
+}
+
+// sections returns the sections of a well-formed file in table order.
+func sections(b []byte) []rawSection {
+	hs := int(le32(b, headerSizeOff))
+	var out []rawSection
+	for i := 0; i < int(le32(b, sectionCntOff)); i++ {
+		e := hs + SectionEntrySize*i
+		off, n := le64(b, e+secOffsetOff), le64(b, e+secLengthOff)
+		out = append(out, rawSection{le32(b, e+secKindOff), le32(b, e+secFlagsOff), b[off : off+n]})
+	}
+	return out
+}
+
+// relayout writes a shard with the header fields of b (first 128 bytes), a
+// header grown to hdrSize bytes (the extra bytes set to 0xee), and secs laid
+// out in the given order; every size, offset and checksum is recomputed.
+func relayout(b []byte, hdrSize int, secs []rawSection) []byte {
+	out := make([]byte, hdrSize+SectionEntrySize*len(secs))
+	copy(out, b[:HeaderSize])
+	for i := HeaderSize; i < hdrSize; i++ {
+		out[i] = 0xee
+	}
+	put32(out, headerSizeOff, uint32(hdrSize))
+	put32(out, sectionCntOff, uint32(len(secs)))
+	for i, s := range secs {
+		for len(out)%8 != 0 {
+			out = append(out, 0)
+		}
+		e := hdrSize + SectionEntrySize*i
+		put32(out, e+secKindOff, s.kind)
+		put32(out, e+secFlagsOff, s.flags)
+		put64(out, e+secOffsetOff, uint64(len(out)))
+		put64(out, e+secLengthOff, uint64(len(s.data)))
+		out = append(out, s.data...)
+	}
+	for len(out)%8 != 0 {
+		out = append(out, 0)
+	}
+	out = append(out, make([]byte, TrailerSize)...)
+	copy(out[len(out)-8:], EndMagic)
+	put64(out, fileSizeOff, uint64(len(out)))
+	return reseal(out)
+}
+
+// TestForwardCompatible checks that a v1.0 reader accepts what a later v1.x
+// writer may add: a longer header, optional sections of unknown kinds,
+// sections in another order, optional feature bits, a higher minor version.
+func TestForwardCompatible(t *testing.T) {
+	base := hostileBase(t)
+	secs := sections(base)
+	if got := relayout(base, HeaderSize, secs); !bytes.Equal(got, base) {
+		t.Fatal("relayout of the original layout changed the bytes")
+	}
+	extra := rawSection{kind: 42, flags: secFlagOptional, data: []byte("stats: whatever a newer writer adds")}
+	reversed := slices.Clone(secs)
+	slices.Reverse(reversed)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"LongerHeader", relayout(base, HeaderSize+64, secs), ""},
+		{"OptionalSection", relayout(base, HeaderSize, append(slices.Clone(secs), extra)), ""},
+		{"OptionalSectionFirst", relayout(base, HeaderSize, append([]rawSection{extra}, secs...)), ""},
+		{"ReversedSections", relayout(base, HeaderSize, reversed), ""},
+		{"Everything", func() []byte {
+			b := relayout(base, HeaderSize+8, append([]rawSection{extra}, reversed...))
+			put16(b, minorOff, 3)
+			put64(b, optionalOff, 0xff)
+			return reseal(b)
+		}(), ""},
+		{"RequiredSection", relayout(base, HeaderSize, append(slices.Clone(secs), rawSection{kind: 42, data: []byte("x")})),
+			fmt.Sprintf("shardfmt: unsupported shard format at byte %#x: section 6: unknown required section kind 42", HeaderSize+6*SectionEntrySize)},
+		{"TooManySections", relayout(base, HeaderSize, append(slices.Clone(secs), slices.Repeat([]rawSection{extra}, 11)...)),
+			fmt.Sprintf("shardfmt: corrupt shard at byte %#x: section count 17 out of range 1..16", sectionCntOff)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := OpenShard(tc.b)
+			if tc.want != "" {
+				if err == nil || err.Error() != tc.want {
+					t.Fatalf("OpenShard = %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := mustOpen(t, base)
+			for i := range ref.Len() {
+				k, rec := ref.At(i)
+				if got, ok := s.FindString(HashString(s.Seed(), k), k); !ok || got != rec {
+					t.Fatalf("FindString(%q) = %+v, %v; want %+v", k, got, ok, rec)
+				}
+			}
+		})
 	}
 }
