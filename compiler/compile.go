@@ -251,6 +251,9 @@ func (c *checked) checkRule(r *rule, opt Options, maxSrc, maxDst int, now time.T
 	r.kind = kind
 	r.host = host
 	r.path = r.key[pathAt:]
+	if lp := urlnorm.Path(r.path, true); lp == "/.redirc" || strings.HasPrefix(lp, "/.redirc/") {
+		c.warnf(in.Pos, "%s is under /.redirc/, where redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)", in.Source)
+	}
 
 	// Destination.
 	dest := in.Destination

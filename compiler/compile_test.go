@@ -382,3 +382,10 @@ func TestFailedWriteLeavesPreviousOutput(t *testing.T) {
 		t.Fatalf("previous build no longer loads: %v", err)
 	}
 }
+
+func TestAdminPathWarning(t *testing.T) {
+	ps := Check(rules(t, "/.redirc/healthz /x", "/.Redirc/* /y", "/.redirection /z"), Options{})
+	if len(ps) != 2 || ps[0].Pos.Line != 2 || ps[1].Pos.Line != 3 || ps[0].Severity != Warning || !strings.Contains(ps[0].Msg, "--admin-addr") {
+		t.Fatalf("got %v", ps)
+	}
+}
