@@ -251,7 +251,7 @@ func (c *checked) checkRule(r *rule, opt Options, maxSrc, maxDst int, now time.T
 	r.kind = kind
 	r.host = host
 	r.path = r.key[pathAt:]
-	if lp := urlnorm.Path(r.path, true); lp == "/.redirc" || strings.HasPrefix(lp, "/.redirc/") {
+	if p := r.path; len(p) >= 8 && strings.EqualFold(p[:8], "/.redirc") && (len(p) == 8 || p[8] == '/') {
 		c.warnf(in.Pos, "%s is under /.redirc/, where redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)", in.Source)
 	}
 
