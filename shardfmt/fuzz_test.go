@@ -2,6 +2,9 @@ package shardfmt
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -69,4 +72,36 @@ func indexOf(s *Shard, key string) int {
 		}
 	}
 	return -1
+}
+
+// FuzzParseIndex checks that ParseIndex never panics and that whatever it
+// accepts survives Marshal and ParseIndex again unchanged.
+func FuzzParseIndex(f *testing.F) {
+	for _, name := range []string{"build", "unseeded"} {
+		b, err := os.ReadFile(filepath.Join(goldenDir, name, IndexFileName))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ix, err := ParseIndex(b)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("ParseIndex error %v wraps neither ErrCorrupt nor ErrUnsupported", err)
+			}
+			return
+		}
+		out, err := ix.Marshal()
+		if err != nil {
+			t.Fatalf("Marshal of a parsed index: %v", err)
+		}
+		ix2, err := ParseIndex(out)
+		if err != nil {
+			t.Fatalf("ParseIndex(Marshal(ix)): %v", err)
+		}
+		if !reflect.DeepEqual(ix, ix2) {
+			t.Fatalf("round trip changed the index: %+v vs %+v", ix, ix2)
+		}
+	})
 }

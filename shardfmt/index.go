@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
+	"strings"
 )
 
 // IndexFileName is the name of a build's table of contents inside the build
@@ -102,10 +104,104 @@ func ParseIndex(b []byte) (*Index, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, indexErrorf("data after the JSON object")
 	}
+	// encoding/json matches field names case-insensitively and lets a
+	// repeated key overwrite the first; a strict reader accepts neither.
+	if err := checkIndexKeys(b); err != nil {
+		return nil, err
+	}
 	if err := ix.validate(); err != nil {
 		return nil, err
 	}
 	return &ix, nil
+}
+
+var (
+	indexKeys      = jsonKeys(Index{})
+	indexShardKeys = jsonKeys(IndexShard{})
+)
+
+// jsonKeys returns the JSON names of a struct's fields.
+func jsonKeys(v any) map[string]bool {
+	t := reflect.TypeOf(v)
+	keys := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys[name] = true
+	}
+	return keys
+}
+
+// checkIndexKeys checks that every object key of an index that
+// json.Unmarshal already accepted is spelled exactly as in the struct tags and
+// appears once. It walks the tokens of the two levels that have objects: the
+// index and its shards.
+func checkIndexKeys(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if _, err := dec.Token(); err != nil { // {
+		return indexErrorf("%v", err)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return indexErrorf("%v", err)
+		}
+		key, _ := tok.(string)
+		if err := checkKey(key, indexKeys, seen, ""); err != nil {
+			return err
+		}
+		if key != "shards" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return indexErrorf("%v", err)
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil || tok == nil { // [ or null
+			if err != nil {
+				return indexErrorf("%v", err)
+			}
+			continue
+		}
+		for i := 0; dec.More(); i++ {
+			if _, err := dec.Token(); err != nil { // {
+				return indexErrorf("%v", err)
+			}
+			seenShard := map[string]bool{}
+			for dec.More() {
+				tok, err := dec.Token()
+				if err != nil {
+					return indexErrorf("%v", err)
+				}
+				key, _ := tok.(string)
+				if err := checkKey(key, indexShardKeys, seenShard, fmt.Sprintf("shard %d: ", i)); err != nil {
+					return err
+				}
+				if _, err := dec.Token(); err != nil { // a scalar value
+					return indexErrorf("%v", err)
+				}
+			}
+			if _, err := dec.Token(); err != nil { // }
+				return indexErrorf("%v", err)
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ]
+			return indexErrorf("%v", err)
+		}
+	}
+	return nil
+}
+
+func checkKey(key string, known, seen map[string]bool, where string) error {
+	if !known[key] {
+		return indexErrorf("%sfield %q is not one of the index's fields (names are case-sensitive)", where, key)
+	}
+	if seen[key] {
+		return indexErrorf("%sfield %q appears twice", where, key)
+	}
+	seen[key] = true
+	return nil
 }
 
 // validate checks the rules ParseIndex documents.

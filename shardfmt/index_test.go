@@ -82,6 +82,10 @@ func TestParseIndexErrors(t *testing.T) {
 	}{
 		{"UnknownField", edit(`"rules": 5,`, `"rules": 5, "extra": 1,`), `shardfmt: corrupt index: json: unknown field "extra"`, false},
 		{"UnknownShardField", edit(`"rules": 2,`, `"rules": 2, "path": "/etc",`), `shardfmt: corrupt index: json: unknown field "path"`, false},
+		{"CaseVariant", edit(`"format": 1`, `"Format": 1`), `shardfmt: corrupt index: field "Format" is not one of the index's fields (names are case-sensitive)`, false},
+		{"ShardCaseVariant", edit(`"xxh64": "00000000000000aa"`, `"XXH64": "00000000000000aa"`), `shardfmt: corrupt index: shard 0: field "XXH64" is not one of the index's fields (names are case-sensitive)`, false},
+		{"DuplicateKey", edit(`"rules": 5,`, `"rules": 5, "rules": 5,`), `shardfmt: corrupt index: field "rules" appears twice`, false},
+		{"DuplicateShardKey", edit(`"rules": 3,`, `"rules": 3, "rules": 3,`), `shardfmt: corrupt index: shard 1: field "rules" appears twice`, false},
 		{"TrailingData", string(good) + "{}", `shardfmt: corrupt index: data after the JSON object`, false},
 		{"NotJSON", "nope", `shardfmt: corrupt index: invalid character 'o' in literal null (expecting 'u')`, false},
 		{"Empty", "", `shardfmt: corrupt index: EOF`, false},
