@@ -27,7 +27,7 @@ type Options struct {
 	// HashSeed permutes the assignment of keys to shards.
 	HashSeed uint64
 	// MaxSourceBytes and MaxDestBytes bound a rule's source and destination
-	// as written (0: 4 KiB and 8 KiB).
+	// as written (0: DefaultMaxSourceBytes and DefaultMaxDestBytes).
 	MaxSourceBytes, MaxDestBytes int
 	// Now is the time against which "expires" is judged for warnings
 	// (zero: time.Now()). It never changes the output.
@@ -36,6 +36,12 @@ type Options struct {
 
 // DefaultShardRules is the default target number of rules per shard.
 const DefaultShardRules = 4096
+
+// Limits on a rule that apply when Options leaves them zero.
+const (
+	DefaultMaxSourceBytes = 4 << 10
+	DefaultMaxDestBytes   = 8 << 10
+)
 
 // maxShards bounds the shard count (shardfmt.ParseIndex accepts up to 1<<20).
 const maxShards = 1 << 16
@@ -128,10 +134,10 @@ func check(rules []Rule, opt Options) *checked {
 	}
 	maxSrc, maxDst := opt.MaxSourceBytes, opt.MaxDestBytes
 	if maxSrc <= 0 {
-		maxSrc = 4 << 10
+		maxSrc = DefaultMaxSourceBytes
 	}
 	if maxDst <= 0 {
-		maxDst = 8 << 10
+		maxDst = DefaultMaxDestBytes
 	}
 	var keyBuf []byte
 	slab := make([]rule, len(rules)) // one allocation, not one per rule

@@ -24,6 +24,10 @@ func inputFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "skip-unsupported", Usage: "report Netlify/Vercel constructs redirc cannot honour as warnings and skip those rules, instead of failing"},
 		&cli.BoolFlag{Name: "strict-trailing-slash", Usage: "treat /a and /a/ as different paths"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "list every flattened chain"},
+		&cli.IntFlag{Name: "max-line-bytes", Value: compiler.DefaultMaxLineBytes, Usage: "longest manifest line (one rule object in JSON), in `BYTES`; a longer line is an error"},
+		&cli.Int64Flag{Name: "max-input-bytes", Value: compiler.DefaultMaxInputBytes, Usage: "largest manifest after decompression, in `BYTES`; reading stops with an error beyond it (refuses decompression bombs)"},
+		&cli.IntFlag{Name: "max-source-bytes", Value: compiler.DefaultMaxSourceBytes, Usage: "longest rule source, in `BYTES`"},
+		&cli.IntFlag{Name: "max-dest-bytes", Value: compiler.DefaultMaxDestBytes, Usage: "longest rule destination, in `BYTES`"},
 	}
 }
 
@@ -32,6 +36,11 @@ func readOptions(c *cli.Context) (compiler.ReadOptions, error) {
 		Format:          compiler.Format(strings.ToLower(c.String("format"))),
 		DefaultStatus:   c.Int("default-status"),
 		SkipUnsupported: c.Bool("skip-unsupported"),
+		MaxLineBytes:    c.Int("max-line-bytes"),
+		MaxInputBytes:   c.Int64("max-input-bytes"),
+	}
+	if ro.MaxLineBytes <= 0 || ro.MaxInputBytes <= 0 {
+		return ro, usageErr("--max-line-bytes and --max-input-bytes must be positive")
 	}
 	switch ro.Format {
 	case compiler.FormatAuto, compiler.FormatCSV, compiler.FormatJSON, compiler.FormatJSONL, compiler.FormatNetlify, compiler.FormatTSV:
@@ -44,6 +53,20 @@ func readOptions(c *cli.Context) (compiler.ReadOptions, error) {
 		return ro, usageErr("--default-status %d: want 301, 302, 303, 307, 308 or 410", ro.DefaultStatus)
 	}
 	return ro, nil
+}
+
+// compileOptions returns the compiler options build and check share: the
+// rule-size limits and the trailing-slash semantics.
+func compileOptions(c *cli.Context) (compiler.Options, error) {
+	opt := compiler.Options{
+		StrictTrailingSlash: c.Bool("strict-trailing-slash"),
+		MaxSourceBytes:      c.Int("max-source-bytes"),
+		MaxDestBytes:        c.Int("max-dest-bytes"),
+	}
+	if opt.MaxSourceBytes <= 0 || opt.MaxDestBytes <= 0 {
+		return opt, usageErr("--max-source-bytes and --max-dest-bytes must be positive")
+	}
+	return opt, nil
 }
 
 // readAll reads every manifest (in parallel) and returns the rules in the
@@ -77,13 +100,27 @@ func readAll(files []string, ro compiler.ReadOptions) ([]compiler.Rule, []compil
 	rules = make([]compiler.Rule, 0, n)
 	for _, r := range res {
 		if r.err != nil {
-			return nil, nil, r.err
+			return nil, nil, flagNamesError{r.err}
 		}
 		rules = append(rules, r.rules...)
-		probs = append(probs, r.probs...)
+		for _, p := range r.probs {
+			p.Msg = limitFlagNames.Replace(p.Msg)
+			probs = append(probs, p)
+		}
 	}
 	return rules, probs, nil
 }
+
+// limitFlagNames turns the library's names of the reader limits, which its
+// messages cite, into the flags that set them on the command line.
+var limitFlagNames = strings.NewReplacer("(MaxLineBytes)", "(--max-line-bytes)", "(MaxInputBytes)", "(--max-input-bytes)",
+	"MaxInputBytes if smaller", "--max-input-bytes if smaller")
+
+// flagNamesError is a reader error whose message names the CLI flags.
+type flagNamesError struct{ err error }
+
+func (e flagNamesError) Error() string { return limitFlagNames.Replace(e.err.Error()) }
+func (e flagNamesError) Unwrap() error { return e.err }
 
 func buildCommand() *cli.Command {
 	return &cli.Command{
@@ -122,6 +159,10 @@ func runBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	opt, err := compileOptions(c)
+	if err != nil {
+		return err
+	}
 	if fp := c.Float64("bloom-fp"); fp <= 0 || fp >= 1 {
 		return usageErr("--bloom-fp %v: want a rate between 0 and 1, such as 0.001", fp)
 	}
@@ -143,12 +184,7 @@ func runBuild(c *cli.Context) error {
 		return failErr("%v", err)
 	}
 	prog.stage("compiling %d rules", len(rules))
-	opt := compiler.Options{
-		Shards:              c.Int("shards"),
-		ShardRules:          c.Int("shard-rules"),
-		BloomFP:             c.Float64("bloom-fp"),
-		StrictTrailingSlash: c.Bool("strict-trailing-slash"),
-	}
+	opt.Shards, opt.ShardRules, opt.BloomFP = c.Int("shards"), c.Int("shard-rules"), c.Float64("bloom-fp")
 	// Rules with reader errors are not in rules; compile the rest anyway
 	// so that every problem is listed in one run.
 	b, cprobs, err := compiler.Compile(rules, opt)

@@ -34,6 +34,10 @@ problem with file:line. Exits 1 if any problem is an error.
 			if err != nil {
 				return err
 			}
+			opt, err := compileOptions(c)
+			if err != nil {
+				return err
+			}
 			pf, err := problemFormat(c.String("output"))
 			if err != nil {
 				return err
@@ -42,7 +46,7 @@ problem with file:line. Exits 1 if any problem is an error.
 			if err != nil {
 				return failErr("%v", err)
 			}
-			probs = append(probs, compiler.Check(rules, compiler.Options{StrictTrailingSlash: c.Bool("strict-trailing-slash")})...)
+			probs = append(probs, compiler.Check(rules, opt)...)
 			printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
 			if pf == "text" {
 				fmt.Fprintf(c.App.ErrWriter, "checked %d rules in %d file(s): %s\n", len(rules), len(files), countProblems(probs))
