@@ -65,6 +65,18 @@ func bloomParams(n int, p float64) (blocks uint64, k uint32) {
 	return max(blocks, 1), k
 }
 
+// bloomMul[i] is 0x9e3779b9^i mod 2^32, so that probe i is
+// (x*bloomMul[i]) >> 23: the same value as multiplying x by 0x9e3779b9 i
+// times, without a chain of dependent multiplications.
+var bloomMul = func() (m [MaxBloomK]uint32) {
+	p := uint32(1)
+	for i := range m {
+		m[i] = p
+		p *= 0x9e3779b9
+	}
+	return m
+}()
+
 // bloomLocations writes the k probe positions of key hash h into locs[:k].
 // blocks and k must already be validated (blocks >= 1, 1 <= k <= MaxBloomK).
 func bloomLocations(locs *[MaxBloomK]uint64, h uint64, blocks uint64, k uint32) {
@@ -72,8 +84,7 @@ func bloomLocations(locs *[MaxBloomK]uint64, h uint64, blocks uint64, k uint32) 
 	base := ((g >> 32) * blocks >> 32) * BloomBlockBits
 	x := uint32(g)
 	for i := range min(k, MaxBloomK) {
-		locs[i] = base + uint64(x>>(32-9)) // 9 bits: log2(BloomBlockBits)
-		x *= 0x9e3779b9
+		locs[i] = base + uint64((x*bloomMul[i])>>(32-9)) // 9 bits: log2(BloomBlockBits)
 	}
 }
 
@@ -107,12 +118,11 @@ func (b *bloomFilter) mayContainDirect(h uint64) bool {
 	g := mixBloom(h)
 	block := b.words[((g>>32)*b.blocks>>32)*(BloomBlockBits/64):][:BloomBlockBits/64]
 	x := uint32(g)
-	for range b.k {
-		p := x >> (32 - 9)
+	for i := range min(b.k, MaxBloomK) {
+		p := (x * bloomMul[i]) >> (32 - 9)
 		if block[p/64&7]&(1<<(p%64)) == 0 {
 			return false
 		}
-		x *= 0x9e3779b9
 	}
 	return true
 }
