@@ -215,7 +215,7 @@ func TestHostile(t *testing.T) {
 		{"KeyOffsetLast", func(b []byte) { put32(b, koOff+4*n, uint32(kdLen-1)) }, nil,
 			corrupt(koOff+4*n, "last key offset is %d, KEY_DATA is %d bytes", kdLen-1, kdLen)},
 		{"KeyOffsetHuge", func(b []byte) { put32(b, koOff+4*n, math.MaxUint32) }, nil,
-			corrupt(koOff+4*n, "key %d is %d bytes, longer than 65536", n-1, math.MaxUint32-(n-1)*keyLen)},
+			corrupt(koOff+4*n, "key %d is %d bytes, longer than 65536", n-1, uint64(math.MaxUint32)-uint64((n-1)*keyLen))},
 		{"FingerprintMismatch", func(b []byte) { b[fpOff] ^= 1 }, nil,
 			corrupt(fpOff, "entry 0: fingerprint %#08x, key hashes to %#08x", le32(base, fpOff)^1, le32(base, fpOff))},
 		{"UnsortedKeys", func(b []byte) { swapEntries(b, 0, 1, fpOff, kdOff, recOff, keyLen) }, nil,

@@ -225,7 +225,7 @@ func (ix *Index) validate() error {
 	total := 0
 	for i := range ix.Shards {
 		s := &ix.Shards[i]
-		sum, err := ParseHash(s.Hash)
+		sum, err := parseHash(s.Hash)
 		if err != nil {
 			return indexErrorf("shard %d: %v", i, err)
 		}
@@ -251,9 +251,9 @@ func (ix *Index) validate() error {
 	return nil
 }
 
-// ParseHash parses a whole-file xxhash64 in the form IndexShard.Hash holds:
+// parseHash parses a whole-file xxhash64 in the form IndexShard.Hash holds:
 // exactly 16 lower-case hex characters.
-func ParseHash(s string) (uint64, error) {
+func parseHash(s string) (uint64, error) {
 	if !isLowerHex(s, 16) {
 		return 0, fmt.Errorf("xxh64 %q is not 16 lower-case hex characters", s)
 	}

@@ -509,7 +509,8 @@ func (sh *Shard) openEntries(b []byte, n uint64, byKind *[numKinds + 1]*section,
 		prev = key
 	}
 
-	// Records: destinations in bounds, known statuses and flags.
+	// Records: destinations in bounds and safe to send, known statuses and
+	// flags.
 	for i := uint64(0); i < n; i++ {
 		r := recs[recordSize*i : recordSize*i+recordSize]
 		ro := recSec.off + recordSize*i
@@ -526,6 +527,11 @@ func (sh *Shard) openEntries(b []byte, n uint64, byKind *[numKinds + 1]*section,
 		}
 		if ln == 0 && status != 410 {
 			return corruptf(ro+recDstLenOff, "entry %d: empty destination with status %d", i, status)
+		}
+		if ln > 0 {
+			if at, p := destProblem(bytesString(vd[off : off+ln])); p != "" {
+				return corruptf(vdSec.off+off+uint64(at), "entry %d: destination %s %s", i, quoteKey(bytesString(vd[off:off+ln])), p)
+			}
 		}
 		if f := le.Uint16(r[recFlagsOff:]) &^ flagsKnown; f != 0 {
 			return corruptf(ro+recFlagsOff, "entry %d: unknown flag bits %#x", i, f)

@@ -230,7 +230,7 @@ func TestEncodeShardErrors(t *testing.T) {
 
 func TestEncodeShardTooLarge(t *testing.T) {
 	defer func(v uint64) { maxFileSize = v }(maxFileSize)
-	entries := []Entry{{Key: "/a", Dest: strings.Repeat("x", 1000), Status: 301}}
+	entries := []Entry{{Key: "/a", Dest: "/" + strings.Repeat("x", 1000), Status: 301}}
 	b, err := EncodeShard(entries, ShardOptions{Count: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,9 @@ var maxFileSize uint64 = MaxFileSize
 // It returns an error wrapping ErrInvalidEntry for a duplicate key, a key
 // that belongs to another shard (ShardOf(Hash(opt.Seed, key), opt.Count) !=
 // opt.Index), a bad status or unknown flag bits, an empty destination with a
-// status other than 410, or a key or destination longer than 64 KiB; and
+// status other than 410, a destination that is neither an http(s) URL nor a
+// path beginning with a single "/" or that holds a control byte, or a key or
+// destination longer than 64 KiB; and
 // ErrShardTooLarge when the file would exceed MaxFileSize.
 func EncodeShard(entries []Entry, opt ShardOptions) ([]byte, error) {
 	p, err := opt.check()
@@ -257,6 +259,11 @@ func (e *Entry) check() error {
 		return fmt.Errorf("%w: key %s: unknown flag bits %#x", ErrInvalidEntry, quoteKey(e.Key), e.Flags&^flagsKnown)
 	case e.Dest == "" && e.Status != 410:
 		return fmt.Errorf("%w: key %s: empty destination with status %d (only 410 may have none)", ErrInvalidEntry, quoteKey(e.Key), e.Status)
+	}
+	if e.Dest != "" {
+		if _, p := destProblem(e.Dest); p != "" {
+			return fmt.Errorf("%w: key %s: destination %s %s", ErrInvalidEntry, quoteKey(e.Key), quoteKey(e.Dest), p)
+		}
 	}
 	return nil
 }
