@@ -32,7 +32,7 @@ func destProblem(d string) (at int, problem string) {
 	}
 	for i := 0; i < len(d); i++ {
 		if c := d[i]; c < 0x20 || c == 0x7f {
-			return i, fmt.Sprintf("contains control byte %#02x", c)
+			return i, fmt.Sprintf("contains control byte 0x%02x", c)
 		}
 	}
 	return 0, ""

@@ -52,6 +52,11 @@ func checkOpen(t *testing.T, b []byte) {
 		if !validStatus(rec.Status) || rec.Flags&^flagsKnown != 0 || len(rec.Dest) > MaxDestLen || rec.Dest == "" && rec.Status != 410 {
 			t.Fatalf("entry %d: invalid record %+v", i, rec)
 		}
+		if rec.Dest != "" {
+			if _, p := destProblem(rec.Dest); p != "" {
+				t.Fatalf("entry %d: opened with an unsafe destination %q: %s", i, rec.Dest, p)
+			}
+		}
 		if ShardOf(HashString(s.Seed(), k), s.Count()) != s.Index() {
 			t.Fatalf("entry %d: key of another shard", i)
 		}

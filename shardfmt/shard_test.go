@@ -112,7 +112,7 @@ func TestRoundTripSpecialKeys(t *testing.T) {
 	for i, k := range keys {
 		e := Entry{Key: k, Dest: fmt.Sprintf("/dest/%d", i), Status: 308}
 		if i == 2 {
-			e.Dest = strings.Repeat("d", MaxDestLen)
+			e.Dest = "/" + strings.Repeat("d", MaxDestLen-1) // exactly MaxDestLen
 		}
 		entries = append(entries, e)
 		want[k] = e
