@@ -9,13 +9,15 @@ import (
 )
 
 // FuzzOpenShard feeds arbitrary bytes to OpenShard, seeded with the golden
-// shards. Almost every mutation fails a checksum; FuzzOpenShardResealed gets
-// past them.
+// shards: no panic, allocation bounded by the input's size
+// (checkOpenAllocs), every lookup terminates with a right answer. Almost
+// every mutation fails a checksum; FuzzOpenShardResealed gets past them.
 func FuzzOpenShard(f *testing.F) {
 	for _, b := range goldenShards(f) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkOpenAllocs(t, b)
 		checkOpen(t, b)
 	})
 }
@@ -28,7 +30,9 @@ func FuzzOpenShardResealed(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		checkOpen(t, reseal(clone(b)))
+		b = reseal(clone(b))
+		checkOpenAllocs(t, b)
+		checkOpen(t, b)
 	})
 }
 
