@@ -389,3 +389,14 @@ func TestAdminPathWarning(t *testing.T) {
 		t.Fatalf("got %v", ps)
 	}
 }
+
+func TestNetlifyRulesAreFirstMatch(t *testing.T) {
+	rs, ps, err := Read("_redirects", strings.NewReader("/docs/* /new/:splat 301\n/docs/keep /kept 301\n"), ReadOptions{})
+	if err != nil || len(ps) != 0 {
+		t.Fatal(err, ps)
+	}
+	ps = Check(rs, Options{})
+	if len(ps) != 1 || !strings.Contains(ps[0].Msg, "shadowed by the earlier splat rule") {
+		t.Fatalf("got %v", ps)
+	}
+}

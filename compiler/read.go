@@ -196,6 +196,9 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 		err = m.readJSONL(br)
 	case FormatNetlify:
 		err = m.readNetlify(br)
+		for i := range m.rules {
+			m.rules[i].FirstMatch = true // Netlify applies rules in file order
+		}
 	case FormatTSV:
 		err = m.readTSV(br)
 	}
