@@ -85,8 +85,9 @@ func rdFuzzSeeds(f *testing.F, format Format, extra ...string) {
 }
 
 // rdFuzzRead reads data and checks what every reader promises: no panic,
-// no error but the documented limits, every problem placed in the file at
-// a line that exists, and every rule complete, placed and in file order.
+// no error but the documented limits, every problem and error placed in
+// the file at a line that exists, and every rule complete, placed and in
+// file order.
 func rdFuzzRead(t *testing.T, format Format, data []byte, small bool) {
 	const name = "fuzz.manifest"
 	opt := ReadOptions{Format: format}
@@ -98,6 +99,14 @@ func rdFuzzRead(t *testing.T, format Format, data []byte, small bool) {
 		t.Fatalf("Read: %v", err)
 	}
 	lines := bytes.Count(data, []byte("\n")) + 1
+	if err != nil {
+		// An error that stops reading names the place too.
+		var pe *posError
+		if !errors.As(err, &pe) || pe.pos.File != name || pe.pos.Line < 1 || pe.pos.Line > lines ||
+			!strings.HasPrefix(err.Error(), pe.pos.String()+": ") {
+			t.Errorf("error %q: want %s:LINE with a line in 1..%d", err, name, lines)
+		}
+	}
 	for _, p := range problems {
 		if p.Pos.File != name || p.Pos.Line < 1 || p.Pos.Line > lines || p.Msg == "" {
 			t.Errorf("problem %q: want %s at a line in 1..%d and a message", p, name, lines)
