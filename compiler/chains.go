@@ -19,8 +19,8 @@ const (
 func (c *checked) flatten() {
 	hosts := make(map[string]bool)
 	for _, r := range c.rules {
-		if r.host != "" {
-			hosts[r.host] = true
+		if r.hostLen > 0 {
+			hosts[r.host()] = true
 		}
 	}
 	var stack []*rule
@@ -101,7 +101,7 @@ func (c *checked) target(r *rule, hosts map[string]bool) *rule {
 	if d == "" || r.prefix() || r.exp != 0 {
 		return nil
 	}
-	host := r.host
+	host := r.host()
 	if d[0] != '/' {
 		_, rest, _ := strings.Cut(d, "://")
 		h, p, _ := strings.Cut(rest, "/")
@@ -122,6 +122,9 @@ func (c *checked) target(r *rule, hosts map[string]bool) *rule {
 	}
 	for _, h := range [2]string{host, ""} {
 		for _, kind := range [2]byte{urlnorm.KindExactCase, urlnorm.KindExact} {
+			if kind == urlnorm.KindExactCase && !c.caseRules {
+				continue
+			}
 			b := append(append(c.buf[:0], kind), h...)
 			n := len(b)
 			b = urlnorm.AppendPath(b, d, kind == urlnorm.KindExact)

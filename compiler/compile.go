@@ -62,24 +62,39 @@ func (o *Options) shardCount(rules int) int {
 	return n
 }
 
-// rule is a checked rule: its key and the outcome it compiles to.
+// rule is a checked rule: its key and the outcome it compiles to. It keeps
+// only what messages need of the Rule it came from (ruleSrc), so the
+// caller's []Rule can be freed while shards are encoded.
 type rule struct {
-	src   *Rule
-	key   string // urlnorm kind byte + host + canonical path
-	host  string // canonical host, "" for any host
-	path  string // canonical path as matched (folded unless case-sensitive)
-	kind  byte
-	dest  string
-	flags uint16
-	exp   uint32
-	order int // position among all input rules (file order)
+	src     ruleSrc
+	key     string // urlnorm kind byte + host + canonical path
+	hostLen uint16 // length of the host part of key
+	kind    byte
+	flags   uint16
+	exp     uint32
+	order   int // position among all input rules (file order)
+	dest    string
 	// final is the destination after chain flattening.
 	final string
 	// chain-resolution state (see flatten).
 	state uint8
-	next  *rule
 	loop  bool
+	next  *rule
 }
+
+// ruleSrc is what a checked rule remembers of its source Rule.
+type ruleSrc struct {
+	Source     string
+	Pos        Pos
+	Status     int
+	FirstMatch bool
+}
+
+// host returns the rule's canonical host ("" for any host).
+func (r *rule) host() string { return r.key[1 : 1+r.hostLen] }
+
+// path returns the rule's canonical path as matched.
+func (r *rule) path() string { return r.key[1+r.hostLen:] }
 
 func (r *rule) prefix() bool { return r.kind == urlnorm.KindPrefix || r.kind == urlnorm.KindPrefixCase }
 
@@ -144,8 +159,9 @@ func check(rules []Rule, opt Options) *checked {
 	for i := range rules {
 		in := &rules[i]
 		r := &slab[i]
-		r.src, r.order = in, i
-		if !c.checkRule(r, opt, maxSrc, maxDst, now, &keyBuf) {
+		r.src = ruleSrc{Source: in.Source, Pos: in.Pos, Status: in.Status, FirstMatch: in.FirstMatch}
+		r.order = i
+		if !c.checkRule(r, in, opt, maxSrc, maxDst, now, &keyBuf) {
 			continue
 		}
 		if prev, ok := c.byKey[r.key]; ok {
@@ -171,9 +187,9 @@ func check(rules []Rule, opt Options) *checked {
 			fallthrough
 		case urlnorm.KindPrefix:
 			c.prefixRules = true
-			c.maxPrefixSegments = max(c.maxPrefixSegments, strings.Count(r.path, "/"))
+			c.maxPrefixSegments = max(c.maxPrefixSegments, strings.Count(r.path(), "/"))
 		}
-		if r.host != "" {
+		if r.hostLen > 0 {
 			c.hostRules = true
 		}
 	}
@@ -191,8 +207,7 @@ func orDash(s string) string {
 	return s
 }
 
-func (c *checked) checkRule(r *rule, opt Options, maxSrc, maxDst int, now time.Time, keyBuf *[]byte) bool {
-	in := r.src
+func (c *checked) checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time, keyBuf *[]byte) bool {
 	ok := true
 	bad := func(format string, args ...any) {
 		c.errorf(in.Pos, format, args...)
@@ -255,9 +270,12 @@ func (c *checked) checkRule(r *rule, opt Options, maxSrc, maxDst int, now time.T
 	*keyBuf = b
 	r.key = string(b)
 	r.kind = kind
-	r.host = host
-	r.path = r.key[pathAt:]
-	if p := r.path; len(p) >= 8 && strings.EqualFold(p[:8], "/.redirc") && (len(p) == 8 || p[8] == '/') {
+	if len(host) > 255 {
+		bad("host %q is longer than 255 bytes", host)
+		return false
+	}
+	r.hostLen = uint16(len(host))
+	if p := r.path(); len(p) >= 8 && strings.EqualFold(p[:8], "/.redirc") && (len(p) == 8 || p[8] == '/') {
 		c.warnf(in.Pos, "%s is under /.redirc/, where redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)", in.Source)
 	}
 
@@ -444,13 +462,13 @@ func (c *checked) warnShadowed() {
 		if r.prefix() || !r.src.FirstMatch {
 			continue
 		}
-		p := r.path
+		p := r.path()
 		for j := len(p); j >= 0; j-- {
 			if j < len(p) && p[j] != '/' {
 				continue
 			}
 			for _, k := range [2]byte{urlnorm.KindPrefixCase, urlnorm.KindPrefix} {
-				buf = append(append(buf[:0], k), r.host...)
+				buf = append(append(buf[:0], k), r.host()...)
 				if k == urlnorm.KindPrefix {
 					buf = urlnorm.AppendPath(buf, p[:j], true)
 				} else {
