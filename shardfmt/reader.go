@@ -510,7 +510,10 @@ func (sh *Shard) openEntries(b []byte, n uint64, byKind *[numKinds + 1]*section,
 	}
 
 	// Records: destinations in bounds and safe to send, known statuses and
-	// flags.
+	// flags. Control bytes are looked for once over the whole VALUE_DATA;
+	// only if there is one are the destinations scanned one by one (to name
+	// the entry).
+	valueCtl := hasControlByte(vd)
 	for i := uint64(0); i < n; i++ {
 		r := recs[recordSize*i : recordSize*i+recordSize]
 		ro := recSec.off + recordSize*i
@@ -529,7 +532,11 @@ func (sh *Shard) openEntries(b []byte, n uint64, byKind *[numKinds + 1]*section,
 			return corruptf(ro+recDstLenOff, "entry %d: empty destination with status %d", i, status)
 		}
 		if ln > 0 {
-			if at, p := destProblem(bytesString(vd[off : off+ln])); p != "" {
+			check := destProblem
+			if !valueCtl {
+				check = destPrefixProblem
+			}
+			if at, p := check(bytesString(vd[off : off+ln])); p != "" {
 				return corruptf(vdSec.off+off+uint64(at), "entry %d: destination %s %s", i, quoteKey(bytesString(vd[off:off+ln])), p)
 			}
 		}
