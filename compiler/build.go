@@ -87,14 +87,14 @@ func Compile(rules []Rule, opt Options) (*Build, []Problem, error) {
 		buckets[shardOf[i]] = append(buckets[shardOf[i]], shardfmt.Entry{
 			Key:     r.key,
 			Dest:    r.final,
-			Status:  uint16(r.src.Status),
+			Status:  uint16(c.src(r).Status),
 			Flags:   r.flags,
 			Expires: r.exp,
 		})
 	}
 
 	nrules := len(c.rules)
-	c.byKey, c.rules = nil, nil // let the GC have them while shards are encoded
+	c.byKey, c.rules, c.in = nil, nil, nil // let the GC have them while shards are encoded
 	b := &Build{Shards: make([][]byte, n), Chains: c.chains}
 	ix := &shardfmt.Index{
 		Format:              1,

@@ -57,8 +57,8 @@ func (c *checked) flatten() {
 		}
 		ch := Chain{}
 		for x := r; x != nil; x = x.next {
-			ch.Hops = append(ch.Hops, x.src.Pos)
-			ch.Path = append(ch.Path, x.src.Source)
+			ch.Hops = append(ch.Hops, c.src(x).Pos)
+			ch.Path = append(ch.Path, c.src(x).Source)
 		}
 		ch.Path = append(ch.Path, r.final)
 		c.chains = append(c.chains, ch)
@@ -74,10 +74,10 @@ func (c *checked) reportLoop(stack []*rule, at *rule) {
 	var b strings.Builder
 	for _, x := range cycle {
 		x.loop = true
-		fmt.Fprintf(&b, "%s (%s) -> ", x.src.Source, x.src.Pos)
+		fmt.Fprintf(&b, "%s (%s) -> ", c.src(x).Source, c.src(x).Pos)
 	}
-	b.WriteString(at.src.Source)
-	c.errorf(at.src.Pos, "redirect loop: %s", b.String())
+	b.WriteString(c.src(at).Source)
+	c.errorf(c.src(at).Pos, "redirect loop: %s", b.String())
 }
 
 // withFragment keeps the first rule's #fragment when the chain's final
@@ -133,7 +133,7 @@ func (c *checked) target(r *rule, hosts map[string]bool) *rule {
 			}
 			c.buf = b
 			if t, ok := c.byKey[string(b)]; ok {
-				if t.src.Status == 410 || t.exp != 0 {
+				if c.src(t).Status == 410 || t.exp != 0 {
 					return nil
 				}
 				return t

@@ -62,17 +62,17 @@ func (o *Options) shardCount(rules int) int {
 	return n
 }
 
-// rule is a checked rule: its key and the outcome it compiles to. It keeps
-// only what messages need of the Rule it came from (ruleSrc), so the
-// caller's []Rule can be freed while shards are encoded.
+// rule is a checked rule: its key and the outcome it compiles to. It refers
+// to its source Rule by index, not by pointer, so that once checking ends
+// and checked.in is dropped, the caller's []Rule can be freed while shards
+// are encoded.
 type rule struct {
-	src     ruleSrc
 	key     string // urlnorm kind byte + host + canonical path
 	hostLen uint16 // length of the host part of key
 	kind    byte
 	flags   uint16
 	exp     uint32
-	order   int // position among all input rules (file order)
+	order   int // index of the source Rule in checked.in (file order)
 	dest    string
 	// final is the destination after chain flattening.
 	final string
@@ -80,14 +80,6 @@ type rule struct {
 	state uint8
 	loop  bool
 	next  *rule
-}
-
-// ruleSrc is what a checked rule remembers of its source Rule.
-type ruleSrc struct {
-	Source     string
-	Pos        Pos
-	Status     int
-	FirstMatch bool
 }
 
 // host returns the rule's canonical host ("" for any host).
@@ -120,6 +112,7 @@ func (c Chain) String() string {
 
 // checked holds the result of checking a whole rule set.
 type checked struct {
+	in     []Rule
 	rules  []*rule
 	byKey  map[string]*rule
 	chains []Chain
@@ -130,6 +123,9 @@ type checked struct {
 	hostRules, caseRules, prefixRules bool
 	maxPrefixSegments                 int
 }
+
+// src returns the Rule r was checked from.
+func (c *checked) src(r *rule) *Rule { return &c.in[r.order] }
 
 func (c *checked) errorf(p Pos, format string, args ...any) {
 	c.probs = append(c.probs, Problem{Pos: p, Severity: Error, Msg: fmt.Sprintf(format, args...)})
@@ -142,7 +138,7 @@ func (c *checked) warnf(p Pos, format string, args ...any) {
 // check validates every rule, builds keys, reports duplicates and
 // conflicts, and flattens chains. It reports every problem it finds.
 func check(rules []Rule, opt Options) *checked {
-	c := &checked{byKey: make(map[string]*rule, len(rules)), strict: opt.StrictTrailingSlash, rules: make([]*rule, 0, len(rules))}
+	c := &checked{in: rules, byKey: make(map[string]*rule, len(rules)), strict: opt.StrictTrailingSlash, rules: make([]*rule, 0, len(rules))}
 	now := opt.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -159,21 +155,20 @@ func check(rules []Rule, opt Options) *checked {
 	for i := range rules {
 		in := &rules[i]
 		r := &slab[i]
-		r.src = ruleSrc{Source: in.Source, Pos: in.Pos, Status: in.Status, FirstMatch: in.FirstMatch}
 		r.order = i
 		if !c.checkRule(r, in, opt, maxSrc, maxDst, now, &keyBuf) {
 			continue
 		}
 		if prev, ok := c.byKey[r.key]; ok {
-			if prev.dest == r.dest && prev.src.Status == in.Status && prev.flags == r.flags && prev.exp == r.exp {
-				c.warnf(in.Pos, "duplicate rule: %s is already defined at %s with the same outcome", in.Source, prev.src.Pos)
+			if prev.dest == r.dest && c.src(prev).Status == in.Status && prev.flags == r.flags && prev.exp == r.exp {
+				c.warnf(in.Pos, "duplicate rule: %s is already defined at %s with the same outcome", in.Source, c.src(prev).Pos)
 			} else {
 				hint := ""
-				if prev.src.Source != in.Source && strings.TrimSuffix(prev.src.Source, "/") == strings.TrimSuffix(in.Source, "/") {
+				if c.src(prev).Source != in.Source && strings.TrimSuffix(c.src(prev).Source, "/") == strings.TrimSuffix(in.Source, "/") {
 					hint = " (paths that differ only by a trailing slash are one path unless built with --strict-trailing-slash)"
 				}
 				c.errorf(in.Pos, "conflicting rule: %s is already defined at %s (%d %s) but here it is %d %s%s",
-					in.Source, prev.src.Pos, prev.src.Status, orDash(prev.dest), in.Status, orDash(r.dest), hint)
+					in.Source, c.src(prev).Pos, c.src(prev).Status, orDash(prev.dest), in.Status, orDash(r.dest), hint)
 			}
 			continue
 		}
@@ -459,7 +454,7 @@ func destEscape(c byte) bool {
 func (c *checked) warnShadowed() {
 	var buf []byte
 	for _, r := range c.rules {
-		if r.prefix() || !r.src.FirstMatch {
+		if r.prefix() || !c.src(r).FirstMatch {
 			continue
 		}
 		p := r.path()
@@ -474,9 +469,9 @@ func (c *checked) warnShadowed() {
 				} else {
 					buf = append(buf, p[:j]...)
 				}
-				if pr, ok := c.byKey[string(buf)]; ok && pr.order < r.order && pr.src.Pos.File == r.src.Pos.File {
-					c.warnf(r.src.Pos, "%s is shadowed by the earlier splat rule %s at %s in first-match order; redirc applies exact rules first",
-						r.src.Source, pr.src.Source, pr.src.Pos)
+				if pr, ok := c.byKey[string(buf)]; ok && pr.order < r.order && c.src(pr).Pos.File == c.src(r).Pos.File {
+					c.warnf(c.src(r).Pos, "%s is shadowed by the earlier splat rule %s at %s in first-match order; redirc applies exact rules first",
+						c.src(r).Source, c.src(pr).Source, c.src(pr).Pos)
 					goto next
 				}
 			}

@@ -164,7 +164,7 @@ func TestChainsFlattened(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, r := range c.rules {
-		got[r.src.Source] = r.final
+		got[c.src(r).Source] = r.final
 	}
 	want := map[string]string{
 		"/a": "https://other.example/final#top",

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -174,6 +175,12 @@ func runBuild(c *cli.Context) error {
 		return err
 	}
 	out := c.String("output")
+	if os.Getenv("GOGC") == "" {
+		// The build's live heap is mostly strings it is about to drop; a
+		// tighter GC target cuts peak RSS for 1M rules from ~640 MB to
+		// ~510 MB at no measurable CPU cost (GOGC=50 vs 100, /usr/bin/time).
+		debug.SetGCPercent(50)
+	}
 	prog := newProgress(c.App.ErrWriter)
 	start := time.Now()
 
