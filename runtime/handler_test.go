@@ -20,33 +20,7 @@ import (
 // [case] [query] [exp=RFC3339]" form as build (set_test.go).
 func compileRules(t testing.TB, lines ...string) *compiler.Build {
 	t.Helper()
-	var rs []compiler.Rule
-	for i, l := range lines {
-		f := strings.Fields(l)
-		r := compiler.Rule{Source: f[0], Destination: f[1], Status: 301, Pos: compiler.Pos{File: "t", Line: i + 1}}
-		if r.Destination == "-" {
-			r.Destination = ""
-		}
-		for _, o := range f[2:] {
-			switch {
-			case o == "case":
-				r.CaseSensitive = true
-			case o == "query":
-				r.Query = true
-			case strings.HasPrefix(o, "exp="):
-				tm, err := time.Parse(time.RFC3339, o[4:])
-				if err != nil {
-					t.Fatal(err)
-				}
-				r.Expires = tm
-			default:
-				if _, err := fmt.Sscan(o, &r.Status); err != nil {
-					t.Fatalf("bad option %q", o)
-				}
-			}
-		}
-		rs = append(rs, r)
-	}
+	rs := parseRules(t, lines...)
 	b, ps, err := compiler.Compile(rs, compiler.Options{})
 	if err != nil {
 		t.Fatalf("compile: %v %v", err, ps)

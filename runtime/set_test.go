@@ -11,9 +11,9 @@ import (
 	"github.com/redirc/redirc/compiler"
 )
 
-// build compiles rules given as "source dest [status] [case] [query] [exp=RFC3339]"
-// into a temporary directory and opens it.
-func build(t testing.TB, opt compiler.Options, lines ...string) *Set {
+// parseRules parses rules written as
+// "source dest [status] [case] [query] [exp=RFC3339]", "-" for no dest.
+func parseRules(t testing.TB, lines ...string) []compiler.Rule {
 	t.Helper()
 	var rs []compiler.Rule
 	for i, l := range lines {
@@ -42,6 +42,14 @@ func build(t testing.TB, opt compiler.Options, lines ...string) *Set {
 		}
 		rs = append(rs, r)
 	}
+	return rs
+}
+
+// build compiles rules (see parseRules) into a temporary directory and
+// opens it.
+func build(t testing.TB, opt compiler.Options, lines ...string) *Set {
+	t.Helper()
+	rs := parseRules(t, lines...)
 	b, ps, err := compiler.Compile(rs, opt)
 	if err != nil {
 		t.Fatalf("compile: %v %v", err, ps)
