@@ -8,7 +8,7 @@ SHORTFUZZ ?= 300x
 DEMO_ADDR ?= 127.0.0.1:8080
 LDFLAGS   := -X main.version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test lint vet fuzz fuzz-short bench demo clean
+.PHONY: all build test lint vet fuzz fuzz-short bench bench-http demo clean
 
 all: build
 
@@ -39,8 +39,15 @@ fuzz:
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(SHORTFUZZ)
 
+## bench: lookup, memory, open and build, side by side with map, sorted
+## slice, cdb and nginx (bench/run.sh; BENCH_SIZES=1e3,1e5,1e6 for fewer sizes).
+## The packages' own micro-benchmarks: go test -run '^$$' -bench . ./...
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	GO=$(GO) bench/run.sh
+
+## bench-http: redirc serve vs nginx over HTTP, one core each, wrk on the other (bench/http.sh).
+bench-http:
+	GO=$(GO) bench/http.sh
 
 ## demo: build the bundled example manifests and serve them on $(DEMO_ADDR) until Ctrl-C.
 demo: build

@@ -1,0 +1,16 @@
+module github.com/redirc/redirc/bench
+
+go 1.26.8
+
+require github.com/redirc/redirc v0.0.0
+
+require (
+	github.com/bits-and-blooms/bitset v1.24.2 // indirect
+	github.com/bits-and-blooms/bloom/v3 v3.7.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/colinmarc/cdb v0.0.0-20190223170904-60f317823f70
+	github.com/fsnotify/fsnotify v1.10.1 // indirect
+	golang.org/x/sys v0.13.0 // indirect
+)
+
+replace github.com/redirc/redirc => ../

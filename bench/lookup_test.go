@@ -1,0 +1,507 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/colinmarc/cdb"
+
+	"github.com/redirc/redirc/runtime"
+	"github.com/redirc/redirc/shardfmt"
+)
+
+// The data set of one size, prepared by run.sh in $BENCH_DATA:
+//
+//	rules.csv    redirc-synth -n N -hosts 0 -prefix 0 -seed 1 (exact paths)
+//	misses.csv   redirc-synth -n min(N,1e6) -hosts 0 -prefix 0 -seed 2
+//	build/       redirc build -o build rules.csv
+//	rules.cdb    cdbmake rules.csv rules.cdb
+//
+// Exact-path rules only, so that every peer answers the same question (a
+// map, a sorted slice and cdb have no prefix or host semantics); the
+// table "redirc, default mix" in run.sh measures the full semantics.
+var (
+	dataDir   = os.Getenv("BENCH_DATA")
+	dataLabel = cmpOr(os.Getenv("BENCH_LABEL"), "n")
+)
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// peers holds every peer loaded from the data set, plus the query keys.
+type peers struct {
+	n int
+
+	set   *runtime.Set
+	build *shardfmt.Build // the same build, for the raw Find row
+	m     map[string]string
+	sKeys []string // sorted sources
+	sVals []string // destinations, parallel to sKeys
+	cdb   *cdb.CDB
+
+	// bytes of live heap per peer after loading it (and a GC), and the
+	// size of its files.
+	heap  map[string]uint64
+	files map[string]uint64
+
+	hits   []string // every source, shuffled, each a fresh copy
+	misses []string // absent paths of the same shape
+	mix    []string // len(misses) hits and all misses, shuffled
+	kind   byte     // the key kind byte of an exact case-folded rule
+	// the same keys as stored in the build (kind byte + path), for Find
+	hitsKey, missesKey, mixKey []string
+}
+
+var (
+	loadOnce sync.Once
+	loaded   *peers
+	loadErr  error
+)
+
+func getPeers(b *testing.B) *peers {
+	if dataDir == "" {
+		b.Skip("BENCH_DATA is not set: run make bench (or bench/run.sh)")
+	}
+	loadOnce.Do(func() { loaded, loadErr = loadPeers(dataDir) })
+	if loadErr != nil {
+		b.Fatal(loadErr)
+	}
+	return loaded
+}
+
+// liveHeap returns the live heap after a full collection.
+func liveHeap() uint64 {
+	goruntime.GC()
+	goruntime.GC()
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// measure runs load and returns the live heap it added.
+func measure(load func() error) (uint64, error) {
+	before := liveHeap()
+	if err := load(); err != nil {
+		return 0, err
+	}
+	after := liveHeap()
+	if after < before {
+		return 0, nil
+	}
+	return after - before, nil
+}
+
+func fileSize(paths ...string) uint64 {
+	var n uint64
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			n += uint64(fi.Size())
+		}
+	}
+	return n
+}
+
+func loadPeers(dir string) (*peers, error) {
+	p := &peers{heap: map[string]uint64{}, files: map[string]uint64{}}
+	var err error
+	rulesCSV := filepath.Join(dir, "rules.csv")
+	buildDir := filepath.Join(dir, "build")
+	cdbFile := filepath.Join(dir, "rules.cdb")
+
+	// Each peer is loaded on its own, from its own files, so that its
+	// heap delta counts exactly what it keeps.
+	if p.heap["redirc"], err = measure(func() (err error) {
+		p.set, err = runtime.Open(buildDir)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if p.heap["map"], err = measure(func() error {
+		srcs, dsts, err := ReadRules(rulesCSV)
+		if err != nil {
+			return err
+		}
+		p.m = make(map[string]string, len(srcs))
+		for i, s := range srcs {
+			p.m[s] = dsts[i]
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if p.heap["sorted"], err = measure(func() error {
+		srcs, dsts, err := ReadRules(rulesCSV)
+		if err != nil {
+			return err
+		}
+		perm := make([]int32, len(srcs))
+		for i := range perm {
+			perm[i] = int32(i)
+		}
+		slices.SortFunc(perm, func(a, b int32) int { return strings.Compare(srcs[a], srcs[b]) })
+		p.sKeys = make([]string, len(srcs))
+		p.sVals = make([]string, len(srcs))
+		for i, j := range perm {
+			p.sKeys[i], p.sVals[i] = srcs[j], dsts[j]
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if p.heap["cdb"], err = measure(func() error {
+		buf, err := os.ReadFile(cdbFile)
+		if err != nil {
+			return err
+		}
+		p.cdb, err = cdb.New(bytes.NewReader(buf), nil)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if p.build, err = shardfmt.LoadBuild(buildDir); err != nil {
+		return nil, err
+	}
+	var shardBytes []string
+	for _, s := range p.build.Index.Shards {
+		shardBytes = append(shardBytes, filepath.Join(buildDir, s.File))
+	}
+	p.files["redirc"] = fileSize(append(shardBytes, filepath.Join(buildDir, shardfmt.IndexFileName))...)
+	p.files["cdb"] = fileSize(cdbFile)
+	p.files["map"] = fileSize(rulesCSV)
+	p.files["sorted"] = p.files["map"]
+
+	// Query keys: fresh copies, so that no peer finds its own key string
+	// (a pointer-equal string compares without reading the bytes).
+	p.n = len(p.m)
+	r := rand.New(rand.NewPCG(1, 2))
+	p.hits = make([]string, 0, p.n)
+	for k := range p.sKeys {
+		p.hits = append(p.hits, strings.Clone(p.sKeys[k]))
+	}
+	r.Shuffle(len(p.hits), func(i, j int) { p.hits[i], p.hits[j] = p.hits[j], p.hits[i] })
+	ms, _, err := ReadRules(filepath.Join(dir, "misses.csv"))
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range ms {
+		if _, ok := p.m[k]; !ok {
+			p.misses = append(p.misses, strings.Clone(k))
+		}
+	}
+	if len(p.misses) == 0 || p.n == 0 {
+		return nil, fmt.Errorf("%s: no rules or no absent keys", dir)
+	}
+	r.Shuffle(len(p.misses), func(i, j int) { p.misses[i], p.misses[j] = p.misses[j], p.misses[i] })
+	nm := min(len(p.misses), len(p.hits))
+	p.mix = append(slices.Clone(p.hits[:nm]), p.misses[:nm]...)
+	r.Shuffle(len(p.mix), func(i, j int) { p.mix[i], p.mix[j] = p.mix[j], p.mix[i] })
+
+	// The build's keys are a kind byte followed by the canonical path;
+	// synthetic sources are already canonical.
+	for _, s := range p.build.Shards {
+		if s.Len() > 0 {
+			k, _ := s.At(0)
+			p.kind = k[0]
+			break
+		}
+	}
+	withKind := func(ks []string) []string {
+		out := make([]string, len(ks))
+		for i, k := range ks {
+			out[i] = string(p.kind) + k
+		}
+		return out
+	}
+	p.hitsKey, p.missesKey, p.mixKey = withKind(p.hits), withKind(p.misses), withKind(p.mix)
+
+	// Check that every peer gives the same answers before timing them.
+	for i, k := range p.mix[:min(len(p.mix), 20000)] {
+		want, ok := p.m[k]
+		res := p.set.Lookup("", k, "")
+		rec, fok := p.build.FindString(p.mixKey[i])
+		j := sort.SearchStrings(p.sKeys, k)
+		sok := j < len(p.sKeys) && p.sKeys[j] == k
+		v, err := p.cdb.Get([]byte(k))
+		if err != nil {
+			return nil, err
+		}
+		if res.Found() != ok || fok != ok || sok != ok || (v != nil) != ok {
+			return nil, fmt.Errorf("peers disagree on %q: map %v, redirc %v, find %v, sorted %v, cdb %v", k, ok, res.Found(), fok, sok, v != nil)
+		}
+		if ok && (rec.Dest != want || p.sVals[j] != want || string(v) != want || (want != "" && res.Location != want)) {
+			return nil, fmt.Errorf("peers disagree on the destination of %q", k)
+		}
+	}
+	return p, nil
+}
+
+// peerNames lists the peers in table order.
+var peerNames = []string{"redirc", "redirc-find", "map", "sorted", "cdb"}
+
+// keysFor returns the query keys of a kind of lookup for a peer.
+func (p *peers) keysFor(kind, peer string) []string {
+	raw := peer == "redirc-find"
+	switch kind {
+	case "hit":
+		if raw {
+			return p.hitsKey
+		}
+		return p.hits
+	case "miss":
+		if raw {
+			return p.missesKey
+		}
+		return p.misses
+	}
+	if raw {
+		return p.mixKey
+	}
+	return p.mix
+}
+
+// lookupLoop returns a function that looks up keys[from:] (wrapping
+// around) count times and returns how many were found. Each peer has its
+// own loop, so that no indirect call sits inside the timed work.
+func (p *peers) lookupLoop(peer string) func(keys []string, from, count int) int {
+	switch peer {
+	case "redirc":
+		set := p.set
+		return func(keys []string, j, count int) (found int) {
+			for range count {
+				if set.Lookup("", keys[j], "").Status != 0 {
+					found++
+				}
+				if j++; j == len(keys) {
+					j = 0
+				}
+			}
+			return found
+		}
+	case "redirc-find":
+		build := p.build
+		return func(keys []string, j, count int) (found int) {
+			for range count {
+				if _, ok := build.FindString(keys[j]); ok {
+					found++
+				}
+				if j++; j == len(keys) {
+					j = 0
+				}
+			}
+			return found
+		}
+	case "map":
+		m := p.m
+		return func(keys []string, j, count int) (found int) {
+			for range count {
+				if _, ok := m[keys[j]]; ok {
+					found++
+				}
+				if j++; j == len(keys) {
+					j = 0
+				}
+			}
+			return found
+		}
+	case "sorted":
+		sk, sv := p.sKeys, p.sVals
+		return func(keys []string, j, count int) (found int) {
+			for range count {
+				k := keys[j]
+				if i := sort.SearchStrings(sk, k); i < len(sk) && sk[i] == k {
+					_ = sv[i]
+					found++
+				}
+				if j++; j == len(keys) {
+					j = 0
+				}
+			}
+			return found
+		}
+	case "cdb":
+		db := p.cdb
+		return func(keys []string, j, count int) (found int) {
+			for range count {
+				if v, _ := db.Get([]byte(keys[j])); v != nil {
+					found++
+				}
+				if j++; j == len(keys) {
+					j = 0
+				}
+			}
+			return found
+		}
+	}
+	panic("unknown peer " + peer)
+}
+
+var sink atomic.Int64
+
+// BenchmarkLookup times one lookup of a random key: every rule's source
+// for hits, absent paths of the same shape for misses, and a 50/50 mix.
+// redirc is runtime.Set.Lookup (canonicalizes the path, then probes the
+// build); redirc-find is shardfmt.Build.FindString of the stored key (the
+// same work as the peers: hash, search, compare); map is a
+// map[string]string; sorted is sort.SearchStrings over a sorted []string;
+// cdb is github.com/colinmarc/cdb over the file's bytes in memory.
+func BenchmarkLookup(b *testing.B) {
+	p := getPeers(b)
+	for _, kind := range []string{"hit", "miss", "mix"} {
+		for _, peer := range peerNames {
+			b.Run(fmt.Sprintf("%s/%s/%s", dataLabel, kind, peer), func(b *testing.B) {
+				keys := p.keysFor(kind, peer)
+				loop := p.lookupLoop(peer)
+				loop(keys, 0, min(len(keys), 1000)) // warm the code, not the data
+				// The loop stays on one thread, whose CPU time is reported
+				// beside the wall time: on a shared machine it leaves out
+				// the time the thread waited for a core.
+				goruntime.LockOSThread()
+				defer goruntime.UnlockOSThread()
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu0 := threadCPU()
+				found := loop(keys, 0, b.N)
+				cpu := threadCPU() - cpu0
+				b.StopTimer()
+				b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+				if kind == "hit" && found != b.N {
+					b.Fatalf("%s found %d of %d hits", peer, found, b.N)
+				}
+				sink.Add(int64(found))
+			})
+		}
+	}
+}
+
+// BenchmarkLookupParallel is BenchmarkLookup with b.RunParallel: one
+// goroutine per GOMAXPROCS, each starting at another random place in the
+// keys.
+func BenchmarkLookupParallel(b *testing.B) {
+	p := getPeers(b)
+	for _, kind := range []string{"hit", "miss", "mix"} {
+		for _, peer := range peerNames {
+			b.Run(fmt.Sprintf("%s/%s/%s", dataLabel, kind, peer), func(b *testing.B) {
+				keys := p.keysFor(kind, peer)
+				loop := p.lookupLoop(peer)
+				var seq atomic.Uint64
+				b.ReportAllocs()
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					r := rand.New(rand.NewPCG(seq.Add(1), 7))
+					j := r.IntN(len(keys))
+					found := 0
+					for pb.Next() {
+						// 64 lookups per Next would hide nothing: Next
+						// is one atomic add, small beside a lookup.
+						found += loop(keys, j, 1)
+						if j++; j == len(keys) {
+							j = 0
+						}
+					}
+					sink.Add(int64(found))
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkMemory reports the live heap each peer keeps per rule after
+// loading (B/rule, after a full GC; redirc and cdb read their files into
+// the heap and map nothing) and the size of its files per rule (file-B/rule;
+// for map and sorted, the CSV they load). It times nothing.
+func BenchmarkMemory(b *testing.B) {
+	p := getPeers(b)
+	for _, peer := range []string{"redirc", "map", "sorted", "cdb"} {
+		b.Run(fmt.Sprintf("%s/%s", dataLabel, peer), func(b *testing.B) {
+			for b.Loop() {
+			}
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(float64(p.heap[peer])/float64(p.n), "B/rule")
+			b.ReportMetric(float64(p.files[peer])/float64(p.n), "file-B/rule")
+		})
+	}
+}
+
+// BenchmarkOpen times what a server does before it can answer: load the
+// data and answer one lookup. redirc: runtime.Open (read every shard and
+// verify every byte) and Set.Lookup; map and sorted: parse the CSV and
+// build the map or sort; cdb: read the file into memory and Get. Run it in
+// a process of its own (run.sh does): the other peers' heaps would slow
+// the collector down.
+func BenchmarkOpen(b *testing.B) {
+	if dataDir == "" {
+		b.Skip("BENCH_DATA is not set: run make bench (or bench/run.sh)")
+	}
+	rulesCSV := filepath.Join(dataDir, "rules.csv")
+	srcs, _, err := ReadRules(rulesCSV)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := strings.Clone(srcs[len(srcs)/2])
+	srcs = nil
+	for _, peer := range []string{"redirc", "map", "sorted", "cdb"} {
+		b.Run(fmt.Sprintf("%s/%s", dataLabel, peer), func(b *testing.B) {
+			for range b.N {
+				found := false
+				switch peer {
+				case "redirc":
+					set, err := runtime.Open(filepath.Join(dataDir, "build"))
+					if err != nil {
+						b.Fatal(err)
+					}
+					found = set.Lookup("", key, "").Found()
+				case "map":
+					srcs, dsts, err := ReadRules(rulesCSV)
+					if err != nil {
+						b.Fatal(err)
+					}
+					m := make(map[string]string, len(srcs))
+					for i, s := range srcs {
+						m[s] = dsts[i]
+					}
+					_, found = m[key]
+				case "sorted":
+					srcs, _, err := ReadRules(rulesCSV)
+					if err != nil {
+						b.Fatal(err)
+					}
+					slices.Sort(srcs)
+					_, found = slices.BinarySearch(srcs, key)
+				case "cdb":
+					buf, err := os.ReadFile(filepath.Join(dataDir, "rules.cdb"))
+					if err != nil {
+						b.Fatal(err)
+					}
+					db, err := cdb.New(bytes.NewReader(buf), nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					v, err := db.Get([]byte(key))
+					found = err == nil && v != nil
+				}
+				if !found {
+					b.Fatalf("%s: first lookup missed", peer)
+				}
+				// Each iteration starts from a clean heap, as a process
+				// would.
+				b.StopTimer()
+				goruntime.GC()
+				b.StartTimer()
+			}
+		})
+	}
+}
