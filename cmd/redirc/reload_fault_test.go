@@ -405,7 +405,18 @@ func TestServeShardDamagedInPlace(t *testing.T) {
 		t.Errorf("healthz after the repair: %+v", h)
 	}
 	p.stop(t)
-	if n := strings.Count(p.logs.String(), `"level":"ERROR"`); n != 1 {
-		t.Errorf("%d error log lines, want the one refusal:\n%s", n, p.logs)
+	// Every error logged is a refusal that kept the old build serving.
+	// (There may be more than one: after a refusal, writes to shard files
+	// trigger reloads too, so the repair can be tried before all of its
+	// files are rewritten.)
+	refusals := 0
+	for _, l := range strings.Split(p.logs.String(), "\n") {
+		if strings.Contains(l, `"level":"ERROR"`) {
+			if !strings.Contains(l, `"msg":"redirc: build refused; the previous build keeps serving"`) {
+				t.Errorf("unexpected error log line: %s", l)
+			}
+			refusals++
+		}
 	}
+	t.Logf("%d refusals logged", refusals)
 }
