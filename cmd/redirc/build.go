@@ -21,7 +21,7 @@ import (
 func inputFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "format", Usage: "manifest format: csv, json, jsonl, netlify, tsv (default: from each file name)"},
-		&cli.IntFlag{Name: "default-status", Usage: "status for rules that give none (default: 301 for Netlify and TSV, 307/308 for CSV/JSON/JSONL)"},
+		&cli.IntFlag{Name: "default-status", Usage: "status for rules that give none (default: 301 for Netlify and TSV, 307/308 for CSV/JSON/JSONL, 308 for vercel.json)"},
 		&cli.BoolFlag{Name: "skip-unsupported", Usage: "report Netlify/Vercel constructs redirc cannot honour as warnings and skip those rules, instead of failing"},
 		&cli.BoolFlag{Name: "strict-trailing-slash", Usage: "treat /a and /a/ as different paths"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "list every flattened chain"},
