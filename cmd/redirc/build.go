@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -92,22 +93,24 @@ func readAll(files []string, ro compiler.ReadOptions) ([]compiler.Rule, []compil
 		}()
 	}
 	wg.Wait()
-	var rules []compiler.Rule
-	var probs []compiler.Problem
+	for _, r := range res {
+		if r.err != nil {
+			return nil, nil, r.err
+		}
+	}
+	if len(res) == 1 { // the common case: no copy of a million rules
+		return res[0].rules, res[0].probs, nil
+	}
 	n := 0
 	for _, r := range res {
 		n += len(r.rules)
 	}
-	rules = make([]compiler.Rule, 0, n)
-	for _, r := range res {
-		if r.err != nil {
-			return nil, nil, flagNamesError{r.err}
-		}
-		rules = append(rules, r.rules...)
-		for _, p := range r.probs {
-			p.Msg = limitFlagNames.Replace(p.Msg)
-			probs = append(probs, p)
-		}
+	rules := make([]compiler.Rule, 0, n)
+	var probs []compiler.Problem
+	for i := range res {
+		rules = append(rules, res[i].rules...)
+		probs = append(probs, res[i].probs...)
+		res[i] = result{} // let each file's rules go as soon as they are copied
 	}
 	return rules, probs, nil
 }
@@ -141,6 +144,7 @@ Unchanged shards keep their names and bytes.`,
 			&cli.Float64Flag{Name: "bloom-fp", Value: 1e-3, Usage: "Bloom filter false-positive target per shard"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on stdout"},
 			&cli.StringFlag{Name: "problems", Value: "text", Usage: "how to print problems: text, json or github"},
+			&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile of the build to FILE"},
 		),
 		OnUsageError: cmdUsageError,
 		Action:       runBuild,
@@ -180,6 +184,17 @@ func runBuild(c *cli.Context) error {
 		// tighter GC target cuts peak RSS for 1M rules from ~640 MB to
 		// ~510 MB at no measurable CPU cost (GOGC=50 vs 100, /usr/bin/time).
 		debug.SetGCPercent(50)
+	}
+	if p := c.String("cpuprofile"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return failErr("%v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return failErr("%v", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	prog := newProgress(c.App.ErrWriter)
 	start := time.Now()
