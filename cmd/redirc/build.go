@@ -93,9 +93,12 @@ func readAll(files []string, ro compiler.ReadOptions) ([]compiler.Rule, []compil
 		}()
 	}
 	wg.Wait()
-	for _, r := range res {
+	for i, r := range res {
 		if r.err != nil {
-			return nil, nil, r.err
+			return nil, nil, flagNamesError{r.err}
+		}
+		for j := range r.probs {
+			res[i].probs[j].Msg = limitFlagNames.Replace(r.probs[j].Msg)
 		}
 	}
 	if len(res) == 1 { // the common case: no copy of a million rules
