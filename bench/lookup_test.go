@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/colinmarc/cdb"
 
@@ -185,30 +186,42 @@ func loadPeers(dir string) (*peers, error) {
 	p.files["sorted"] = p.files["map"]
 
 	// Query keys: fresh copies, so that no peer finds its own key string
-	// (a pointer-equal string compares without reading the bytes).
+	// (a pointer-equal string compares without reading the bytes), made
+	// in the order they are looked up, so that reading the next key is a
+	// sequential access for every peer alike (a server finds the request's
+	// path in cache, just parsed).
 	p.n = len(p.m)
 	r := rand.New(rand.NewPCG(1, 2))
-	p.hits = make([]string, 0, p.n)
-	for k := range p.sKeys {
-		p.hits = append(p.hits, strings.Clone(p.sKeys[k]))
-	}
-	r.Shuffle(len(p.hits), func(i, j int) { p.hits[i], p.hits[j] = p.hits[j], p.hits[i] })
+	hits := slices.Clone(p.sKeys)
+	r.Shuffle(len(hits), func(i, j int) { hits[i], hits[j] = hits[j], hits[i] })
 	ms, _, err := ReadRules(filepath.Join(dir, "misses.csv"))
 	if err != nil {
 		return nil, err
 	}
+	var misses []string
 	for _, k := range ms {
 		if _, ok := p.m[k]; !ok {
-			p.misses = append(p.misses, strings.Clone(k))
+			misses = append(misses, k)
 		}
 	}
-	if len(p.misses) == 0 || p.n == 0 {
+	if len(misses) == 0 || p.n == 0 {
 		return nil, fmt.Errorf("%s: no rules or no absent keys", dir)
 	}
-	r.Shuffle(len(p.misses), func(i, j int) { p.misses[i], p.misses[j] = p.misses[j], p.misses[i] })
-	nm := min(len(p.misses), len(p.hits))
-	p.mix = append(slices.Clone(p.hits[:nm]), p.misses[:nm]...)
-	r.Shuffle(len(p.mix), func(i, j int) { p.mix[i], p.mix[j] = p.mix[j], p.mix[i] })
+	r.Shuffle(len(misses), func(i, j int) { misses[i], misses[j] = misses[j], misses[i] })
+	nm := min(len(misses), len(hits))
+	mix := append(slices.Clone(hits[:nm]), misses[:nm]...)
+	r.Shuffle(len(mix), func(i, j int) { mix[i], mix[j] = mix[j], mix[i] })
+	fresh := func(ks []string, prefix string) []string {
+		out := make([]string, len(ks))
+		for i, k := range ks {
+			out[i] = prefix + k
+			if prefix == "" {
+				out[i] = strings.Clone(k)
+			}
+		}
+		return out
+	}
+	p.hits, p.misses, p.mix = fresh(hits, ""), fresh(misses, ""), fresh(mix, "")
 
 	// The build's keys are a kind byte followed by the canonical path;
 	// synthetic sources are already canonical.
@@ -219,14 +232,8 @@ func loadPeers(dir string) (*peers, error) {
 			break
 		}
 	}
-	withKind := func(ks []string) []string {
-		out := make([]string, len(ks))
-		for i, k := range ks {
-			out[i] = string(p.kind) + k
-		}
-		return out
-	}
-	p.hitsKey, p.missesKey, p.mixKey = withKind(p.hits), withKind(p.misses), withKind(p.mix)
+	kind := string(p.kind)
+	p.hitsKey, p.missesKey, p.mixKey = fresh(hits, kind), fresh(misses, kind), fresh(mix, kind)
 
 	// Check that every peer gives the same answers before timing them.
 	for i, k := range p.mix[:min(len(p.mix), 20000)] {
@@ -349,8 +356,6 @@ func (p *peers) lookupLoop(peer string) func(keys []string, from, count int) int
 	panic("unknown peer " + peer)
 }
 
-var sink atomic.Int64
-
 // BenchmarkLookup times one lookup of a random key: every rule's source
 // for hits, absent paths of the same shape for misses, and a 50/50 mix.
 // redirc is runtime.Set.Lookup (canonicalizes the path, then probes the
@@ -358,64 +363,123 @@ var sink atomic.Int64
 // same work as the peers: hash, search, compare); map is a
 // map[string]string; sorted is sort.SearchStrings over a sorted []string;
 // cdb is github.com/colinmarc/cdb over the file's bytes in memory.
+//
+// The peers run interleaved, in rounds of lookupChunk lookups each (the
+// same keys in the same order for every peer, the first peer rotating from
+// round to round), so that a shared machine's noise falls on all of them
+// alike. Each sub-benchmark reports, per peer, the wall time per lookup
+// (PEER-ns/op), the CPU time of the thread per lookup (PEER-cpu-ns/op:
+// it leaves out time the thread spent waiting for a core) and allocations
+// per lookup (PEER-allocs/op); its own ns/op is the sum over the peers.
 func BenchmarkLookup(b *testing.B) {
 	p := getPeers(b)
 	for _, kind := range []string{"hit", "miss", "mix"} {
-		for _, peer := range peerNames {
-			b.Run(fmt.Sprintf("%s/%s/%s", dataLabel, kind, peer), func(b *testing.B) {
-				keys := p.keysFor(kind, peer)
-				loop := p.lookupLoop(peer)
-				loop(keys, 0, min(len(keys), 1000)) // warm the code, not the data
-				// The loop stays on one thread, whose CPU time is reported
-				// beside the wall time: on a shared machine it leaves out
-				// the time the thread waited for a core.
-				goruntime.LockOSThread()
-				defer goruntime.UnlockOSThread()
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := threadCPU()
-				found := loop(keys, 0, b.N)
-				cpu := threadCPU() - cpu0
-				b.StopTimer()
-				b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
-				if kind == "hit" && found != b.N {
-					b.Fatalf("%s found %d of %d hits", peer, found, b.N)
-				}
-				sink.Add(int64(found))
-			})
-		}
+		b.Run(fmt.Sprintf("%s/%s", dataLabel, kind), func(b *testing.B) {
+			runPeers(b, p, kind, false)
+		})
 	}
 }
 
-// BenchmarkLookupParallel is BenchmarkLookup with b.RunParallel: one
-// goroutine per GOMAXPROCS, each starting at another random place in the
-// keys.
+// BenchmarkLookupParallel is BenchmarkLookup under b.RunParallel: one
+// goroutine per GOMAXPROCS, each going through the peers in rounds, from
+// its own random place in the keys. PEER-ns/op is wall time per lookup
+// divided by GOMAXPROCS (throughput: the inverse of lookups per second
+// with every core busy).
 func BenchmarkLookupParallel(b *testing.B) {
 	p := getPeers(b)
 	for _, kind := range []string{"hit", "miss", "mix"} {
-		for _, peer := range peerNames {
-			b.Run(fmt.Sprintf("%s/%s/%s", dataLabel, kind, peer), func(b *testing.B) {
-				keys := p.keysFor(kind, peer)
-				loop := p.lookupLoop(peer)
-				var seq atomic.Uint64
-				b.ReportAllocs()
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					r := rand.New(rand.NewPCG(seq.Add(1), 7))
-					j := r.IntN(len(keys))
-					found := 0
-					for pb.Next() {
-						// 64 lookups per Next would hide nothing: Next
-						// is one atomic add, small beside a lookup.
-						found += loop(keys, j, 1)
-						if j++; j == len(keys) {
-							j = 0
-						}
-					}
-					sink.Add(int64(found))
-				})
-			})
+		b.Run(fmt.Sprintf("%s/%s", dataLabel, kind), func(b *testing.B) {
+			runPeers(b, p, kind, true)
+		})
+	}
+}
+
+// lookupChunk is the number of lookups a peer does before the next peer's
+// turn: long enough for the timer calls (about 1 µs) not to count, short
+// enough to interleave finely (about a millisecond).
+const lookupChunk = 2048
+
+func runPeers(b *testing.B, p *peers, kind string, parallel bool) {
+	np := len(peerNames)
+	keys := make([][]string, np)
+	loops := make([]func([]string, int, int) int, np)
+	for i, name := range peerNames {
+		keys[i] = p.keysFor(kind, name)
+		loops[i] = p.lookupLoop(name)
+	}
+	// Allocations, measured apart (ReadMemStats stops the world).
+	allocs := make([]float64, np)
+	for i := range np {
+		j := 0
+		allocs[i] = testing.AllocsPerRun(1000, func() {
+			loops[i](keys[i], j, 1)
+			j++
+		})
+	}
+	n := len(keys[0])
+	var wall, cpu, ops [16]atomic.Int64
+	// round does one round from position j: every peer in turn, starting
+	// with peer first; it returns false if a hit was not found.
+	round := func(j, first, count int) bool {
+		for k := range np {
+			i := (first + k) % np
+			t0 := time.Now()
+			c0 := threadCPU()
+			// Each peer works on its own part of the (shuffled) keys, so
+			// that no peer finds the cache warmed by another's lookups of
+			// the same keys (redirc and redirc-find share the build).
+			found := loops[i](keys[i], (j+i*n/np)%n, count)
+			cpu[i].Add(threadCPU() - c0)
+			wall[i].Add(int64(time.Since(t0)))
+			ops[i].Add(int64(count))
+			if kind == "hit" && found != count {
+				return false
+			}
 		}
+		return true
+	}
+	b.ResetTimer()
+	if !parallel {
+		goruntime.LockOSThread()
+		defer goruntime.UnlockOSThread()
+		for done, r := 0, 0; done < b.N; r++ {
+			c := min(lookupChunk, b.N-done)
+			if !round(done%n, r, c) {
+				b.Fatal("a peer missed a hit")
+			}
+			done += c
+		}
+	} else {
+		// b.N counts rounds here.
+		b.SetParallelism(1)
+		var seq atomic.Uint64
+		var failed atomic.Bool
+		b.RunParallel(func(pb *testing.PB) {
+			goruntime.LockOSThread()
+			defer goruntime.UnlockOSThread()
+			r := rand.New(rand.NewPCG(seq.Add(1), 7))
+			j := r.IntN(n)
+			for k := 0; pb.Next(); k++ {
+				if !round(j, k, lookupChunk) {
+					failed.Store(true)
+				}
+				j = (j + lookupChunk) % n
+			}
+		})
+		if failed.Load() {
+			b.Fatal("a peer missed a hit")
+		}
+	}
+	b.StopTimer()
+	procs := 1.0
+	if parallel {
+		procs = float64(goruntime.GOMAXPROCS(0))
+	}
+	for i, name := range peerNames {
+		o := float64(ops[i].Load())
+		b.ReportMetric(float64(wall[i].Load())/o/procs, name+"-ns/op")
+		b.ReportMetric(float64(cpu[i].Load())/o, name+"-cpu-ns/op")
+		b.ReportMetric(allocs[i], name+"-allocs/op")
 	}
 }
 

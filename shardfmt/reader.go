@@ -136,7 +136,7 @@ func (s *Shard) Sum() uint64 { return s.sum }
 // whose fingerprint matches. It allocates nothing,
 // takes no locks and is safe for concurrent use.
 func (s *Shard) Find(h uint64, key []byte) (Record, bool) {
-	if !s.bloom.mayContain(h) {
+	if !s.bloom.mayContainDirect(h) {
 		return Record{}, false
 	}
 	fp := fingerprint(h)

@@ -1,6 +1,8 @@
 package urlnorm
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"testing"
@@ -127,5 +129,68 @@ func FuzzPath(f *testing.F) {
 		if a, b := Path(Path(p, false), true), Path(p, true); a != b {
 			t.Fatalf("fold after normalize %q != normalize with fold %q", a, b)
 		}
+		for _, fold := range []bool{false, true} {
+			if got, want := Path(p, fold), string(appendPathRef(nil, p, fold)); got != want {
+				t.Fatalf("Path(%q, %v) = %q, the byte-at-a-time reference says %q", p, fold, got, want)
+			}
+		}
 	})
+}
+
+// appendPathRef is AppendPath as first written, one byte at a time: the
+// reference that the run-copying AppendPath must agree with.
+func appendPathRef(dst []byte, p string, fold bool) []byte {
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '%' && i+2 < len(p) && classes[p[i+1]]&hex != 0 && classes[p[i+2]]&hex != 0 {
+			d := unhex(p[i+1])<<4 | unhex(p[i+2])
+			i += 2
+			if d != '/' && classes[d]&keep != 0 {
+				c = d
+			} else {
+				dst = append(dst, '%', hexDigits[d>>4], hexDigits[d&15])
+				continue
+			}
+		}
+		switch cl := classes[c]; {
+		case cl&keep == 0:
+			dst = append(dst, '%', hexDigits[c>>4], hexDigits[c&15])
+		case fold && cl&upper != 0:
+			dst = append(dst, c+('a'-'A'))
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// TestAppendPathAgreesWithReference compares AppendPath with the
+// byte-at-a-time reference on random paths over an alphabet rich in the
+// bytes that end a copied run (escapes, upper case, bytes to encode).
+func TestAppendPathAgreesWithReference(t *testing.T) {
+	const alphabet = "abcXYZ019/-._~%%%2fF3eE4A1 ?#\\\x00\xc3\xa9\x7f"
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		b := make([]byte, r.IntN(24))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		p := string(b)
+		for _, fold := range []bool{false, true} {
+			if got, want := string(AppendPath([]byte("x"), p, fold)), "x"+string(appendPathRef(nil, p, fold)); got != want {
+				t.Fatalf("AppendPath(%q, %v) = %q, reference %q", p, fold, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkAppendPath(b *testing.B) {
+	var buf [256]byte
+	for _, p := range []string{"/docs/getting-started_1x2/install/linux.html", "/Docs/Caf%C3%A9/A%2Fb"} {
+		b.Run(fmt.Sprintf("len=%d", len(p)), func(b *testing.B) {
+			for b.Loop() {
+				AppendPath(buf[:0], p, true)
+			}
+		})
+	}
 }

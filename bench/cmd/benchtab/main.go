@@ -208,9 +208,9 @@ func (d *data) print(w *os.File) {
 	}
 	peers := []string{"redirc", "redirc-find", "map", "sorted", "cdb"}
 	for _, t := range []struct{ fn, unit, title string }{
-		{"Lookup", "cpu-ns/op", "Lookup, one goroutine: CPU time of the thread per lookup (ns, median ±largest deviation; steady under load)"},
-		{"Lookup", "ns/op", "Lookup, one goroutine: wall time per lookup (ns/op, median ±largest deviation)"},
-		{"LookupParallel", "ns/op", "Lookup, b.RunParallel on every core: wall time per lookup (ns/op, median ±largest deviation)"},
+		{"Lookup", "-cpu-ns/op", "Lookup, one goroutine: CPU time of the thread per lookup (ns, median ±largest deviation over the runs)"},
+		{"Lookup", "-ns/op", "Lookup, one goroutine: wall time per lookup (ns, median ±largest deviation)"},
+		{"LookupParallel", "-ns/op", "Lookup, b.RunParallel on every core: wall time per lookup ÷ cores (ns, median ±largest deviation)"},
 	} {
 		szs := d.sizes(t.fn)
 		if len(szs) == 0 {
@@ -221,16 +221,19 @@ func (d *data) print(w *os.File) {
 		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 		for _, sz := range szs {
 			for _, kind := range []string{"hit", "miss", "mix"} {
-				k := func(peer string) string { return t.fn + "/" + sz + "/" + kind + "/" + peer }
+				k := t.fn + "/" + sz + "/" + kind
+				if d.bench[k] == nil {
+					continue
+				}
 				row := []string{strings.TrimPrefix(sz, "n="), kind}
 				for _, p := range peers {
-					row = append(row, fmtNs(d.get(k(p), t.unit)))
+					row = append(row, fmtNs(d.get(k, p+t.unit)))
 				}
-				row = append(row, ratio(d.get(k("redirc"), t.unit), d.get(k("map"), t.unit)))
-				row = append(row, ratio(d.get(k("redirc-find"), t.unit), d.get(k("map"), t.unit)))
+				row = append(row, ratio(d.get(k, "redirc"+t.unit), d.get(k, "map"+t.unit)))
+				row = append(row, ratio(d.get(k, "redirc-find"+t.unit), d.get(k, "map"+t.unit)))
 				var al []string
 				for _, p := range []string{"redirc", "map", "sorted", "cdb"} {
-					al = append(al, fmtInt(d.get(k(p), "allocs/op")))
+					al = append(al, fmtInt(d.get(k, p+"-allocs/op")))
 				}
 				row = append(row, strings.Join(al, ", "))
 				fmt.Fprintln(w, "| "+strings.Join(row, " | ")+" |")
