@@ -208,8 +208,8 @@ func (d *data) print(w *os.File) {
 	}
 	peers := []string{"redirc", "redirc-find", "map", "sorted", "cdb"}
 	for _, t := range []struct{ fn, unit, title string }{
-		{"Lookup", "-cpu-ns/op", "Lookup, one goroutine: CPU time of the thread per lookup (ns, median ±largest deviation over the runs)"},
-		{"Lookup", "-ns/op", "Lookup, one goroutine: wall time per lookup (ns, median ±largest deviation)"},
+		{"Lookup", "-ns/op", "Lookup, one goroutine: wall time per lookup (ns, median ±largest deviation over the runs)"},
+		{"Lookup", "-cpu-ns/op", "Lookup, one goroutine: CPU time of the thread per lookup (ns, median ±largest deviation)"},
 		{"LookupParallel", "-ns/op", "Lookup, b.RunParallel on every core: wall time per lookup ÷ cores (ns, median ±largest deviation)"},
 	} {
 		szs := d.sizes(t.fn)
