@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redirc/redirc/internal/urlnorm"
@@ -127,12 +129,16 @@ type checked struct {
 // src returns the Rule r was checked from.
 func (c *checked) src(r *rule) *Rule { return &c.in[r.order] }
 
-func (c *checked) errorf(p Pos, format string, args ...any) {
-	c.probs = append(c.probs, Problem{Pos: p, Severity: Error, Msg: fmt.Sprintf(format, args...)})
+func (c *checked) errorf(p Pos, format string, args ...any) { errorf(&c.probs, p, format, args...) }
+
+func (c *checked) warnf(p Pos, format string, args ...any) { warnf(&c.probs, p, format, args...) }
+
+func errorf(ps *[]Problem, p Pos, format string, args ...any) {
+	*ps = append(*ps, Problem{Pos: p, Severity: Error, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (c *checked) warnf(p Pos, format string, args ...any) {
-	c.probs = append(c.probs, Problem{Pos: p, Severity: Warning, Msg: fmt.Sprintf(format, args...)})
+func warnf(ps *[]Problem, p Pos, format string, args ...any) {
+	*ps = append(*ps, Problem{Pos: p, Severity: Warning, Msg: fmt.Sprintf(format, args...)})
 }
 
 // check validates every rule, builds keys, reports duplicates and
@@ -150,15 +156,36 @@ func check(rules []Rule, opt Options) *checked {
 	if maxDst <= 0 {
 		maxDst = DefaultMaxDestBytes
 	}
-	var keyBuf []byte
+	// Checking a rule (normalizing its source, checking its destination)
+	// needs nothing from other rules: do it in parallel, in contiguous
+	// chunks, then meet the rules in file order for duplicates.
 	slab := make([]rule, len(rules)) // one allocation, not one per rule
+	valid := make([]bool, len(rules))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(rules)/8192))
+	chunk := (len(rules) + workers - 1) / workers
+	perWorker := make([][]Problem, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var keyBuf []byte
+			for i := w * chunk; i < min(len(rules), (w+1)*chunk); i++ {
+				slab[i].order = i
+				valid[i] = checkRule(&slab[i], &rules[i], opt, maxSrc, maxDst, now, &keyBuf, &perWorker[w])
+			}
+		}()
+	}
+	wg.Wait()
+	for _, ps := range perWorker {
+		c.probs = append(c.probs, ps...)
+	}
 	for i := range rules {
-		in := &rules[i]
-		r := &slab[i]
-		r.order = i
-		if !c.checkRule(r, in, opt, maxSrc, maxDst, now, &keyBuf) {
+		if !valid[i] {
 			continue
 		}
+		in := &rules[i]
+		r := &slab[i]
 		if prev, ok := c.byKey[r.key]; ok {
 			if prev.dest == r.dest && c.src(prev).Status == in.Status && prev.flags == r.flags && prev.exp == r.exp {
 				c.warnf(in.Pos, "duplicate rule: %s is already defined at %s with the same outcome", in.Source, c.src(prev).Pos)
@@ -202,10 +229,12 @@ func orDash(s string) string {
 	return s
 }
 
-func (c *checked) checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time, keyBuf *[]byte) bool {
+// checkRule checks one rule and fills r; it reports problems to probs. It
+// touches nothing shared, so rules are checked in parallel.
+func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time, keyBuf *[]byte, probs *[]Problem) bool {
 	ok := true
 	bad := func(format string, args ...any) {
-		c.errorf(in.Pos, format, args...)
+		errorf(probs, in.Pos, format, args...)
 		ok = false
 	}
 	if len(in.Source) > maxSrc {
@@ -271,14 +300,14 @@ func (c *checked) checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, 
 	}
 	r.hostLen = uint16(len(host))
 	if p := r.path(); len(p) >= 8 && strings.EqualFold(p[:8], "/.redirc") && (len(p) == 8 || p[8] == '/') {
-		c.warnf(in.Pos, "%s is under /.redirc/, where redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)", in.Source)
+		warnf(probs, in.Pos, "%s is under /.redirc/, where redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)", in.Source)
 	}
 
 	// Destination.
 	dest := in.Destination
 	if in.Status == 410 {
 		if dest != "" {
-			c.warnf(in.Pos, "destination %q is ignored: status 410 answers Gone without a Location", dest)
+			warnf(probs, in.Pos, "destination %q is ignored: status 410 answers Gone without a Location", dest)
 		}
 		dest = ""
 	} else {
@@ -305,7 +334,7 @@ func (c *checked) checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, 
 		}
 		r.exp = uint32(sec)
 		if in.Expires.Before(now) {
-			c.warnf(in.Pos, "rule expired at %s: it will answer 410 Gone", in.Expires.Format(time.RFC3339))
+			warnf(probs, in.Pos, "rule expired at %s: it will answer 410 Gone", in.Expires.Format(time.RFC3339))
 		}
 	}
 	return ok
