@@ -2,6 +2,7 @@ package shardfmt
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,6 +40,32 @@ func LoadBuild(dir string) (*Build, error) {
 	n := len(ix.Shards)
 	shards := make([]*Shard, n)
 	errs := make([]error, n)
+	// Every shard file whose size is the one the index gives is read into
+	// one buffer (others are read on their own, to report exactly what is
+	// wrong with them). One allocation can be backed by transparent huge
+	// pages (adviseHugePages): on the machine of the README's benchmarks,
+	// reading a 100 MB build into fresh 4 KiB pages took 25,000 page
+	// faults; and lookups, which touch a few random cache lines of the
+	// build each, miss the TLB far less often in 2 MiB pages.
+	offs := make([]int64, n)
+	var total int64
+	for i := range ix.Shards {
+		offs[i] = -1
+		fi, err := os.Stat(filepath.Join(dir, ix.Shards[i].File))
+		if err == nil && fi.Mode().IsRegular() && fi.Size() == ix.Shards[i].Size && uint64(fi.Size()) <= maxFileSize {
+			offs[i] = total
+			total += (fi.Size() + 7) &^ 7
+		}
+	}
+	var buf []byte
+	if total > 0 && total <= int64(maxInt) {
+		buf = alignedBytes(int(total))
+		adviseHugePages(buf)
+	} else {
+		for i := range offs {
+			offs[i] = -1
+		}
+	}
 	var next atomic.Int64
 	var failed atomic.Bool
 	var wg sync.WaitGroup
@@ -51,7 +78,14 @@ func LoadBuild(dir string) (*Build, error) {
 				}
 				// ParseIndex guarantees File is a bare name.
 				path := filepath.Join(dir, ix.Shards[i].File)
-				s, err := ReadShardFile(path)
+				var s *Shard
+				var err error
+				if o := offs[i]; o >= 0 {
+					size := ix.Shards[i].Size
+					s, err = readShardInto(path, buf[o:o+size:o+size])
+				} else {
+					s, err = ReadShardFile(path)
+				}
 				if err == nil {
 					err = checkShard(ix, i, s)
 					if err != nil {
@@ -76,6 +110,30 @@ func LoadBuild(dir string) (*Build, error) {
 		}
 	}
 	return &Build{Index: ix, Shards: shards}, nil
+}
+
+// readShardInto reads the shard file at path into b, which must be 8-byte
+// aligned and exactly as long as the file, and opens it. If the file's size
+// is no longer len(b) (it was replaced since LoadBuild looked), it is read
+// by ReadShardFile instead, which reports what is wrong with it.
+func readShardInto(path string, b []byte) (*Shard, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("shardfmt: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(b)) {
+		f.Close()
+		return ReadShardFile(path)
+	}
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("shardfmt: read %s: %w", path, err)
+	}
+	s, err := openShard(b, true)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
 }
 
 // NewBuild assembles a Build from an index and shards that are already open

@@ -518,6 +518,7 @@ func TestLowerBound(t *testing.T) {
 			fps := gen(n)
 			slices.Sort(fps)
 			s := &Shard{fps: fps}
+			s.buildBuckets()
 			probes := []uint32{0, 1, math.MaxUint32, math.MaxUint32 - 1}
 			for _, f := range fps {
 				probes = append(probes, f, f-1, f+1)

@@ -68,3 +68,8 @@ func bytesString(b []byte) string {
 func stringBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
+
+// sliceAddr returns the address of b's first byte.
+func sliceAddr(b []byte) uintptr {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+}

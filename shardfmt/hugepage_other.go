@@ -1,0 +1,6 @@
+//go:build !linux
+
+package shardfmt
+
+// adviseHugePages does nothing outside Linux.
+func adviseHugePages(b []byte) {}
