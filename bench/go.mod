@@ -2,7 +2,16 @@ module github.com/redirc/redirc/bench
 
 go 1.26.8
 
-require github.com/redirc/redirc v0.0.0
+require (
+	github.com/redirc/redirc v0.0.0
+	github.com/valyala/fasthttp v1.78.0
+)
+
+require (
+	github.com/klauspost/compress v1.20.4 // indirect
+	github.com/molecule-man/go-brrr v1.3.1 // indirect
+	github.com/valyala/bytebufferpool v1.0.0 // indirect
+)
 
 require (
 	github.com/bits-and-blooms/bitset v1.24.2 // indirect
@@ -10,7 +19,7 @@ require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/colinmarc/cdb v0.0.0-20190223170904-60f317823f70
 	github.com/fsnotify/fsnotify v1.10.1 // indirect
-	golang.org/x/sys v0.13.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 )
 
 replace github.com/redirc/redirc => ../

@@ -12,6 +12,9 @@
 #   BENCH_HTTP_CONNS     wrk connections [50]
 #   BENCH_HTTP_HITS      percent of requests that hit a rule [50]
 #   BENCH_HTTP_RELOAD    0 to skip the reload test [1]
+#   BENCH_HTTP_FASTHTTP  0 to skip the fasthttp prototype (bench/cmd/fastserve:
+#                        redirc's runtime behind fasthttp, to tell how much of
+#                        the gap to nginx is net/http's) [1]
 #   BENCH_SERVER_CPU, BENCH_CLIENT_CPU   cores for server and wrk [0, 1]
 #   BENCH_DIR, BENCH_TIMEOUT             as in run.sh
 #
@@ -31,6 +34,8 @@ SCPU=${BENCH_SERVER_CPU:-0}
 CCPU=${BENCH_CLIENT_CPU:-1}
 PORT_REDIRC=${BENCH_PORT_REDIRC:-18081}
 PORT_NGINX=${BENCH_PORT_NGINX:-18082}
+PORT_FAST=${BENCH_PORT_FAST:-18083}
+FASTHTTP=${BENCH_HTTP_FASTHTTP:-1}
 NPATHS=200000 # distinct request paths in the mix
 
 install_missing time nginx:nginx-light wrk:wrk curl:curl taskset:util-linux
@@ -85,6 +90,7 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 # Each server serves a copy of the build / map, so that the reload test can
 # replace it.
 cp -r "$d/build" "$w/redirc-build"
+cp -r "$d/build" "$w/fast-build"
 map=$(nginx_map "$RULES")
 mkdir -p "$w/nginx/tmp"
 cp "$map" "$w/nginx/map-a.conf"
@@ -99,6 +105,19 @@ pids+=("$rpid")
 waitfor "http://127.0.0.1:$PORT_REDIRC/.redirc/healthz" 300
 echo "RESULT start server=redirc rules=$RULES seconds=$(elapsed "$t0")" | tee -a "$OUT" >&2
 
+servers=(redirc)
+if [[ $FASTHTTP == 1 ]]; then
+	log "starting the fasthttp prototype on core $SCPU (GOMAXPROCS=1)"
+	t0=$(now)
+	taskset -c "$SCPU" env GOMAXPROCS=1 GOGC=25 "$BIN/fastserve" -addr "127.0.0.1:$PORT_FAST" "$w/fast-build" >"$w/fastserve.log" 2>&1 &
+	fpid=$!
+	pids+=("$fpid")
+	waitfor "http://127.0.0.1:$PORT_FAST/" 300
+	echo "RESULT start server=redirc-fasthttp rules=$RULES seconds=$(elapsed "$t0")" | tee -a "$OUT" >&2
+	servers+=(redirc-fasthttp)
+fi
+servers+=(nginx)
+
 log "starting nginx on core $SCPU (worker_processes 1)"
 t0=$(now)
 taskset -c "$SCPU" "$(nginx_bin)" -p "$w/nginx" -c "$w/nginx/nginx.conf" 2>>"$w/nginx/error.log" &
@@ -107,8 +126,8 @@ pids+=("$npid")
 waitfor "http://127.0.0.1:$PORT_NGINX/" 600
 echo "RESULT start server=nginx rules=$RULES seconds=$(elapsed "$t0")" | tee -a "$OUT" >&2
 
-# Check that both give the same answers on a sample (status and Location).
-log "checking that both servers agree on 200 sample paths"
+# Check that redirc and nginx give the same answers on a sample.
+log "checking that redirc and nginx agree on 200 sample paths"
 while read -r p; do
 	a=$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$PORT_REDIRC$p")
 	b=$(curl -s -o /dev/null -w '%{redirect_url}' "http://127.0.0.1:$PORT_NGINX$p")
@@ -151,14 +170,19 @@ wrkrun() {
 		END { printf "%s %s %s %s %d\n", rps, p50, p99, max + 0, err + 0 }'
 }
 
-log "warming up both servers (${DUR})"
-wrkrun "http://127.0.0.1:$PORT_REDIRC" "$DUR" >/dev/null
-wrkrun "http://127.0.0.1:$PORT_NGINX" "$DUR" >/dev/null
+# server_port NAME, server_procs NAME
+server_port() { case $1 in redirc) echo "$PORT_REDIRC" ;; redirc-fasthttp) echo "$PORT_FAST" ;; nginx) echo "$PORT_NGINX" ;; esac; }
+server_procs() { case $1 in redirc) echo "$rpid" ;; redirc-fasthttp) echo "$fpid" ;; nginx) nginx_procs ;; esac; }
+
+log "warming up every server (${DUR} each)"
+for s in "${servers[@]}"; do
+	wrkrun "http://127.0.0.1:$(server_port "$s")" "$DUR" >/dev/null
+done
 
 declare -A base_p99
 for run in $(seq "$RUNS"); do
-	for s in redirc nginx; do
-		if [[ $s == redirc ]]; then port=$PORT_REDIRC; procs=$rpid; else port=$PORT_NGINX; procs=$(nginx_procs); fi
+	for s in "${servers[@]}"; do
+		port=$(server_port "$s") procs=$(server_procs "$s")
 		read -r rps p50 p99 max err < <(wrkrun "http://127.0.0.1:$port" "$DUR")
 		# shellcheck disable=SC2086
 		read -r pss rss < <(mem $procs)
@@ -184,7 +208,7 @@ if [[ $RELOAD == 1 ]]; then
 	echo '"/zz-reload-probe" "/reloaded";' >>"$w/nginx/map-b.conf"
 	rdur=$((${DUR%s} * 3))
 	for s in redirc nginx; do
-		if [[ $s == redirc ]]; then port=$PORT_REDIRC; else port=$PORT_NGINX; fi
+		port=$(server_port "$s")
 		log "reload under load: $s (wrk ${rdur}s, new build after ${DUR})"
 		wrkrun "http://127.0.0.1:$port" "${rdur}s" >"$w/reload-$s.txt" &
 		wpid=$!

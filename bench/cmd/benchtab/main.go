@@ -297,8 +297,11 @@ func f64(s string) float64 {
 
 func (d *data) printResults(w *os.File) {
 	var build, http, reload []map[string]string
+	start := map[string]string{}
 	for _, r := range d.results {
 		switch r["kind"] {
+		case "start":
+			start[r["server"]] = r["seconds"]
 		case "build":
 			build = append(build, r)
 		case "http":
@@ -336,10 +339,10 @@ func (d *data) printResults(w *os.File) {
 		fmt.Fprintln(w)
 	}
 	if len(http) > 0 {
-		fmt.Fprintln(w, "#### HTTP: one server core, wrk on the other (median of runs)")
+		fmt.Fprintln(w, "#### HTTP: each server on one core, wrk on the other (median of the runs, ±largest deviation)")
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "| rules | server | requests/s | p50 ms | p99 ms | RSS MB | req/s ÷ nginx | p99 ÷ nginx | RSS ÷ nginx |")
-		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+		fmt.Fprintln(w, "| rules | server | requests/s | p50 ms | p99 ms | memory MB (PSS) | req/s ÷ nginx | p99 ÷ nginx | memory ÷ nginx | start to first answer s |")
+		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 		type agg struct{ rps, p50, p99, rss []float64 }
 		byServer := map[string]*agg{}
 		var order []string
@@ -366,6 +369,7 @@ func (d *data) printResults(w *os.File) {
 			} else {
 				row += " | | |"
 			}
+			row += " " + start[s] + " |"
 			fmt.Fprintln(w, row)
 		}
 		fmt.Fprintln(w)
