@@ -413,7 +413,7 @@ func runPeers(b *testing.B, p *peers, kind string, parallel bool) {
 		j := 0
 		allocs[i] = testing.AllocsPerRun(1000, func() {
 			loops[i](keys[i], j, 1)
-			j++
+			j = (j + 1) % len(keys[i])
 		})
 	}
 	n := len(keys[0])
