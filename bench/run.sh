@@ -12,6 +12,8 @@
 #   BENCH_SIZES        rule counts for lookup and memory [1e3,1e5,1e6,1e7]
 #   BENCH_OPEN_SIZES   rule counts for open [1e6,1e7, those in BENCH_SIZES]
 #   BENCH_BUILD_SIZES  rule counts for build [1e5,1e6,1e7, those in BENCH_SIZES]
+#                      (set one empty to skip that table; its previous
+#                      results in $BENCH_DIR/results are kept and printed)
 #   BENCH_COUNT        repetitions of each Go benchmark [5]
 #   BENCH_TIME         -benchtime of each run [1s]
 #   BENCH_DIR          data and results [/tmp/redirc-bench]; data sets are
@@ -32,8 +34,8 @@ BENCH_NGINX=${BENCH_NGINX:-1}
 
 # sizes in A that are also in B (order of A)
 intersect() { local a b out=(); for a in ${1//,/ }; do for b in ${2//,/ }; do [[ $a == "$b" ]] && out+=("$a"); done; done; local IFS=,; echo "${out[*]}"; }
-BENCH_OPEN_SIZES=${BENCH_OPEN_SIZES:-$(intersect 1e6,1e7 "$BENCH_SIZES")}
-BENCH_BUILD_SIZES=${BENCH_BUILD_SIZES:-$(intersect 1e5,1e6,1e7 "$BENCH_SIZES")}
+BENCH_OPEN_SIZES=${BENCH_OPEN_SIZES-$(intersect 1e6,1e7 "$BENCH_SIZES")}
+BENCH_BUILD_SIZES=${BENCH_BUILD_SIZES-$(intersect 1e5,1e6,1e7 "$BENCH_SIZES")}
 
 need_pkgs=()
 [[ -x /usr/bin/time ]] || need_pkgs+=(time)
@@ -46,7 +48,7 @@ build_tools
 	echo "MACHINE cpu=\"$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)\" cores=$(nproc) mem=\"$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)\" go=\"$($GO env GOVERSION)\" load=\"$(cut -d' ' -f1-3 /proc/loadavg)\" date=\"$(date -u +%Y-%m-%dT%H:%MZ)\""
 } >"$RES/machine.txt"
 
-: >"$RES/lookup.txt"
+[[ -z $BENCH_SIZES ]] || : >"$RES/lookup.txt"
 for s in ${BENCH_SIZES//,/ }; do
 	prepare "$s"
 	log "lookup and memory, $s rules ($BENCH_COUNT x $BENCH_TIME per benchmark)"
@@ -55,7 +57,7 @@ for s in ${BENCH_SIZES//,/ }; do
 		-test.timeout 0 | tee -a "$RES/lookup.txt" | grep -E '^(Benchmark|ok|FAIL|---)' >&2 || true
 done
 
-: >"$RES/open.txt"
+[[ -z $BENCH_OPEN_SIZES ]] || : >"$RES/open.txt"
 for s in ${BENCH_OPEN_SIZES//,/ }; do
 	prepare "$s"
 	log "open, $s rules"
@@ -82,7 +84,7 @@ timed() {
 	rm -f "$tf" "$tf.err"
 }
 
-: >"$RES/build.txt"
+[[ -z $BENCH_BUILD_SIZES ]] || : >"$RES/build.txt"
 for s in ${BENCH_BUILD_SIZES//,/ }; do
 	prepare "$s"
 	d=$BENCH_DIR/data/n$s
