@@ -68,8 +68,10 @@ fixed() { yes 'redirc bench' | head -c 100000000; }
 nh=$((NPATHS * HITS / 100))
 nm=$((NPATHS - nh))
 tail -n +2 "$d/rules.csv" | cut -d, -f1 | shuf -n "$nh" --random-source=<(fixed) >"$w/hits.txt"
-awk -F, 'NR == FNR { if (FNR > 1) seen[$1] = 1; next } FNR > 1 && !($1 in seen) { print $1 }' "$d/rules.csv" "$d/misses.csv" |
-	head -n "$nm" >"$w/misses.txt"
+# (awk stops by itself: a head(1) closing the pipe would fail the script
+# under pipefail)
+awk -F, -v max="$nm" 'NR == FNR { if (FNR > 1) seen[$1] = 1; next }
+	FNR > 1 && !($1 in seen) { print $1; if (++c >= max) exit }' "$d/rules.csv" "$d/misses.csv" >"$w/misses.txt"
 cat "$w/hits.txt" "$w/misses.txt" | shuf --random-source=<(fixed) >"$w/paths.txt"
 
 # waitfor URL SECONDS: until URL answers anything over HTTP.
