@@ -364,10 +364,10 @@ func (p *peers) lookupLoop(peer string) func(keys []string, from, count int) int
 // map[string]string; sorted is sort.SearchStrings over a sorted []string;
 // cdb is github.com/colinmarc/cdb over the file's bytes in memory.
 //
-// The peers run interleaved, in rounds of lookupChunk lookups each (the
-// same keys in the same order for every peer, the first peer rotating from
-// round to round), so that a shared machine's noise falls on all of them
-// alike. Each sub-benchmark reports, per peer, the wall time per lookup
+// The peers run interleaved, in rounds of lookupChunk lookups each (each
+// peer on its own part of the shuffled keys, in an order shuffled from
+// round to round), so that a shared machine's noise, and the collections
+// that cdb's allocations start, fall on all of them alike. Each sub-benchmark reports, per peer, the wall time per lookup
 // (PEER-ns/op), the CPU time of the thread per lookup (PEER-cpu-ns/op:
 // it leaves out time the thread spent waiting for a core) and allocations
 // per lookup (PEER-allocs/op); its own ns/op is the sum over the peers.
@@ -418,11 +418,14 @@ func runPeers(b *testing.B, p *peers, kind string, parallel bool) {
 	}
 	n := len(keys[0])
 	var wall, cpu, ops [16]atomic.Int64
-	// round does one round from position j: every peer in turn, starting
-	// with peer first; it returns false if a hit was not found.
-	round := func(j, first, count int) bool {
-		for k := range np {
-			i := (first + k) % np
+	// round does one round from position j: every peer in turn, in an
+	// order shuffled from round to round (by seed), so that no peer always
+	// follows another: cdb allocates on every lookup, and the peer right
+	// after it would otherwise always run while the collector it started
+	// marks the heap. It returns false if a hit was not found.
+	round := func(j int, seed uint64, count int) bool {
+		order := rand.New(rand.NewPCG(seed, 3)).Perm(np)
+		for _, i := range order {
 			t0 := time.Now()
 			c0 := threadCPU()
 			// Each peer works on its own part of the (shuffled) keys, so
@@ -442,7 +445,7 @@ func runPeers(b *testing.B, p *peers, kind string, parallel bool) {
 	if !parallel {
 		goruntime.LockOSThread()
 		defer goruntime.UnlockOSThread()
-		for done, r := 0, 0; done < b.N; r++ {
+		for done, r := 0, uint64(0); done < b.N; r++ {
 			c := min(lookupChunk, b.N-done)
 			if !round(done%n, r, c) {
 				b.Fatal("a peer missed a hit")
@@ -457,10 +460,11 @@ func runPeers(b *testing.B, p *peers, kind string, parallel bool) {
 		b.RunParallel(func(pb *testing.PB) {
 			goruntime.LockOSThread()
 			defer goruntime.UnlockOSThread()
-			r := rand.New(rand.NewPCG(seq.Add(1), 7))
+			g := seq.Add(1)
+			r := rand.New(rand.NewPCG(g, 7))
 			j := r.IntN(n)
-			for k := 0; pb.Next(); k++ {
-				if !round(j, k, lookupChunk) {
+			for k := uint64(0); pb.Next(); k++ {
+				if !round(j, g<<32|k, lookupChunk) {
 					failed.Store(true)
 				}
 				j = (j + lookupChunk) % n
