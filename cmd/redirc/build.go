@@ -158,16 +158,23 @@ func cmdUsageError(c *cli.Context, err error, _ bool) error {
 	return usageErr("%s: %v (see redirc %s --help)", c.Command.Name, err, c.Command.Name)
 }
 
-func runBuild(c *cli.Context) error {
+// inputs returns the manifests and the read and compile options that build
+// and check share, or a usage error.
+func inputs(c *cli.Context, usage string) ([]string, compiler.ReadOptions, compiler.Options, error) {
 	files := c.Args().Slice()
 	if len(files) == 0 {
-		return usageErr("build: no manifest given (usage: redirc build -o DIR FILE...)")
+		return nil, compiler.ReadOptions{}, compiler.Options{}, usageErr("%s: no manifest given (usage: redirc %s %s)", c.Command.Name, c.Command.Name, usage)
 	}
 	ro, err := readOptions(c)
 	if err != nil {
-		return err
+		return nil, ro, compiler.Options{}, err
 	}
 	opt, err := compileOptions(c)
+	return files, ro, opt, err
+}
+
+func runBuild(c *cli.Context) error {
+	files, ro, opt, err := inputs(c, "-o DIR FILE...")
 	if err != nil {
 		return err
 	}

@@ -26,15 +26,7 @@ problem with file:line. Exits 1 if any problem is an error.
 		),
 		OnUsageError: cmdUsageError,
 		Action: func(c *cli.Context) error {
-			files := c.Args().Slice()
-			if len(files) == 0 {
-				return usageErr("check: no manifest given (usage: redirc check FILE...)")
-			}
-			ro, err := readOptions(c)
-			if err != nil {
-				return err
-			}
-			opt, err := compileOptions(c)
+			files, ro, opt, err := inputs(c, "FILE...")
 			if err != nil {
 				return err
 			}
