@@ -141,15 +141,18 @@ func (s *Set) lookup(host, path, rawQuery string, now time.Time) Result {
 // the kind byte and the host (h, or none) right before it.
 func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string, now time.Time) Result {
 	fp := urlnorm.AppendPath(fbuf[room:room], path, true)
-	var cp []byte // also needed for prefix rules: the splat keeps its case
-	if s.caseRules || s.prefixRules {
+	// The case-preserving path is needed up front only for case-sensitive
+	// rules; for prefix rules (the splat keeps its case) it is made only
+	// once the exact probes have missed.
+	var cp []byte
+	if s.caseRules {
 		cp = urlnorm.AppendPath(cbuf[room:room], path, false)
 	}
-	fe, ce := len(fp), len(cp) // exact keys may drop a trailing slash
+	fe := len(fp) // exact keys may drop a trailing slash
 	if !s.strict && fe > 1 && fp[fe-1] == '/' {
 		fe--
-		ce--
 	}
+	ce := fe // folding keeps lengths, so cp's exact key ends at fe too
 
 	// Exact rules.
 	if len(h) > 0 {
@@ -176,7 +179,15 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 
 	// Prefix rules, longest first, host-scoped before any-host.
 	// The splat is taken from the path as sent (not case-folded).
-	orig := cp
+	if cp == nil {
+		cp = urlnorm.AppendPath(cbuf[room:room], path, false)
+	}
+	slashes := 0
+	for _, c := range fp {
+		if c == '/' {
+			slashes++
+		}
+	}
 	for pass := 0; pass < 2; pass++ {
 		var ph []byte
 		if pass == 0 {
@@ -185,12 +196,7 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 			}
 			ph = h
 		}
-		segs := 0 // slashes in fp[:j], the prefix's segment count
-		for _, c := range fp {
-			if c == '/' {
-				segs++
-			}
-		}
+		segs := slashes // slashes in fp[:j], the prefix's segment count
 		for j := len(fp); j >= 0; j-- {
 			if j < len(fp) {
 				if fp[j] != '/' {
@@ -205,7 +211,7 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 			}
 			var splat []byte
 			if j < len(fp) {
-				splat = orig[j+1:]
+				splat = cp[j+1:]
 			}
 			if s.caseRules {
 				if rec, ok := s.probe(cbuf, room, urlnorm.KindPrefixCase, ph, j); ok {

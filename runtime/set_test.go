@@ -261,3 +261,25 @@ func TestLookupRandomized(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkLookupWithPrefixRules: a build with prefix rules, as most
+// Netlify builds are; exact hits and misses should not pay for them.
+func BenchmarkLookupWithPrefixRules(b *testing.B) {
+	lines := []string{"/docs/* /new/:splat"}
+	for i := range 5000 {
+		lines = append(lines, fmt.Sprintf("/page/%d /dest/%d", i, i))
+	}
+	s := build(b, compiler.Options{}, lines...)
+	for _, c := range []struct{ name, path string }{
+		{"exact-hit", "/page/4242"},
+		{"prefix-hit", "/docs/guide/intro"},
+		{"miss", "/nope/a/b"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Lookup("", c.path, "")
+			}
+		})
+	}
+}
