@@ -108,7 +108,7 @@ func Compile(rules []Rule, opt Options) (*Build, []Problem, error) {
 		MaxPrefixSegments:   c.maxPrefixSegments,
 		Shards:              make([]shardfmt.IndexShard, n),
 	}
-	if err := parallel(n, func(s int) error {
+	if err := parallel(n, runtime.GOMAXPROCS(0), func(s int) error {
 		img, err := shardfmt.EncodeShard(buckets[s], shardfmt.ShardOptions{Index: s, Count: n, Seed: opt.HashSeed, BloomFP: opt.BloomFP})
 		if err != nil {
 			return fmt.Errorf("encoding shard %d: %w", s, err)
@@ -151,16 +151,16 @@ func buildID(ix *shardfmt.Index) string {
 	return fmt.Sprintf("%016x%016x", d1.Sum64(), d2.Sum64())
 }
 
-// parallel runs f(0..n-1) on GOMAXPROCS goroutines and returns the first error.
-func parallel(n int, f func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
+// parallel runs f(0..n-1) on up to workers goroutines and returns the
+// first error; after an error no new call starts.
+func parallel(n, workers int, f func(i int) error) error {
 	var (
 		mu   sync.Mutex
 		next int
 		err  error
 		wg   sync.WaitGroup
 	)
-	for w := 0; w < workers; w++ {
+	for w := 0; w < min(workers, n); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -45,7 +45,8 @@ func (b *Build) WriteDir(dir string) (err error) {
 		}
 	}()
 	written := 0
-	err = parallelIO(len(b.Shards), func(i int) error {
+	// Writes wait on the disk, not the CPU: more workers than cores.
+	err = parallel(len(b.Shards), 8, func(i int) error {
 		name := b.Index.Shards[i].File
 		path := filepath.Join(dir, name)
 		fi, statErr := os.Lstat(path)
@@ -187,42 +188,4 @@ func syncDir(dir string) error {
 		return fmt.Errorf("syncing %s: %w", dir, err)
 	}
 	return nil
-}
-
-// parallelIO is parallel with more workers: writes wait on the disk, not
-// on the CPU.
-func parallelIO(n int, f func(i int) error) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		err  error
-		jobs = make(chan int)
-	)
-	for w := 0; w < min(8, n); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				if e := f(i); e != nil {
-					mu.Lock()
-					if err == nil {
-						err = e
-					}
-					mu.Unlock()
-				}
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		mu.Lock()
-		stop := err != nil
-		mu.Unlock()
-		if stop {
-			break
-		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	return err
 }
