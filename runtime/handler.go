@@ -139,10 +139,9 @@ func NewHandler(src Source, next http.Handler, opts HandlerOptions) *Handler {
 	return h
 }
 
-// Handler returns a Handler with default options, and l's Metrics, that
-// answers from the build l serves and passes misses to next (nil: 404). It
-// is NewHandler(l, next, HandlerOptions{Metrics: metrics}); call NewHandler
-// for other options.
+// Handler returns a Handler with default options that answers from the
+// build l serves and passes misses to next (nil: 404), counting in l's
+// LiveOptions.Metrics. Call NewHandler(l, next, opts) for other options.
 func (l *Live) Handler(next http.Handler) *Handler {
 	return NewHandler(l, next, HandlerOptions{Metrics: l.opts.Metrics})
 }
