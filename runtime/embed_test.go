@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -363,6 +364,42 @@ func TestHandlerSources(t *testing.T) {
 	}
 }
 
+// TestNewHandlerNilSource: a nil Source is a mistake caught when the
+// Handler is made, not at its first request.
+func TestNewHandlerNilSource(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "nil Source") {
+			t.Errorf("NewHandler(nil, ...): recovered %v, want a panic about a nil Source", r)
+		}
+	}()
+	NewHandler(nil, nil, HandlerOptions{})
+}
+
 type sourceFunc func() *Set
 
 func (f sourceFunc) Current() *Set { return f() }
+
+// TestHandlerAllocsPerSource is TestHandlerAllocs for each kind of Source:
+// one allocation (the Location value) on a hit, none on a miss.
+func TestHandlerAllocsPerSource(t *testing.T) {
+	_, s := benchSetup(t)
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	w := &discardWriter{h: make(http.Header)}
+	hit := httptest.NewRequest("GET", "/page/42", nil)
+	miss := httptest.NewRequest("GET", "/nope/42", nil)
+	for name, src := range map[string]Source{"Set": s, "Live": staticLive(s), "no build": new(Live)} {
+		h := NewHandler(src, next, HandlerOptions{Metrics: NewMetrics()})
+		for _, c := range []struct {
+			req *http.Request
+			max float64
+		}{{hit, 1}, {miss, 0}} {
+			n := testing.AllocsPerRun(200, func() {
+				clear(w.h)
+				h.ServeHTTP(w, c.req)
+			})
+			if n > c.max {
+				t.Errorf("%s, %s: %.1f allocations per request, want at most %.0f", name, c.req.URL.Path, n, c.max)
+			}
+		}
+	}
+}
