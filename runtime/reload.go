@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -128,15 +129,17 @@ type Status struct {
 // does not count ErrNoBuild as a failure.
 var ErrNoBuild = errors.New("runtime: no build in directory")
 
-// openError is the error for the build in dir failing to load with err (from
-// reading its index, or from shardfmt.LoadBuild): it wraps ErrNoBuild when
-// err says the index file does not exist (nor, then, perhaps dir), and says
-// which build could not be opened otherwise. A missing shard file also
-// wraps fs.ErrNotExist, but it names the shard, so it stays a broken build.
+// openError is the error for the build in dir that failed to load with err
+// (from reading its index, or from shardfmt.LoadBuild). When err is the
+// index file not existing (also when dir does not exist), it wraps
+// ErrNoBuild; otherwise it says which build could not be opened. A missing
+// shard file also wraps fs.ErrNotExist, but its path names the shard, so it
+// stays a broken build. Only the path's last element is compared, so that
+// an index opened relative to an fs.FS counts too.
 func openError(dir string, err error) error {
 	var pe *fs.PathError
 	if errors.Is(err, fs.ErrNotExist) && errors.As(err, &pe) &&
-		filepath.Clean(pe.Path) == filepath.Join(dir, shardfmt.IndexFileName) {
+		path.Base(filepath.ToSlash(pe.Path)) == shardfmt.IndexFileName {
 		return fmt.Errorf("%w %s: %w", ErrNoBuild, dir, err)
 	}
 	return fmt.Errorf("opening build %s: %w", dir, err)
@@ -167,6 +170,8 @@ func NewLive(dir string, opts LiveOptions) *Live {
 // NewLive, Reload (whose error it may ignore: Reload logs it) and Watch.
 func OpenLive(dir string, opts LiveOptions) (*Live, error) {
 	start := time.Now()
+	// The index is read first for its error: a directory without a build
+	// gives ErrNoBuild here, as it does to Reload.
 	if _, err := readBuildID(dir); err != nil {
 		return nil, err
 	}
@@ -204,7 +209,7 @@ func (l *Live) Lookup(host, path, rawQuery string) Result {
 func (l *Live) Dir() string { return l.dir }
 
 // Status returns the current build and reload state. Before the first
-// build it has only Dir (and the latest attempt, if any).
+// build is loaded, BuildID is "" and Rules, Shards and LoadedAt are zero.
 func (l *Live) Status() Status {
 	if st := l.status.Load(); st != nil {
 		return *st
