@@ -46,7 +46,8 @@ func upperASCII(s string) string {
 // lookup of the same path as written, with one trailing slash more or less, in
 // upper case when the rule is case-insensitive, and as a browser sends it
 // (percent-encoded, parsed by net/http's request reader and looked up
-// through the Handler). Sources the compiler rejects are skipped.
+// through the Handler and LookupRequest). Sources the compiler rejects are
+// skipped.
 func FuzzBuildLookupAgree(f *testing.F) {
 	for _, s := range []string{
 		"/", "/café", "/caf%C3%A9", "/caf%c3%a9", "/a b", "/a?b", "/a#b", "/%41", "/a%2fb", "/a%2F", "/%25", "/%", "/%zz",
@@ -97,6 +98,9 @@ func FuzzBuildLookupAgree(f *testing.F) {
 		if rec.Code != 301 || rec.Header().Get("Location") != "/found" {
 			t.Fatalf("rule %q (caseSensitive=%v): GET %q (path %q, raw %q) = %d %q, want 301 /found",
 				src, caseSensitive, target, req.URL.Path, req.URL.RawPath, rec.Code, rec.Header().Get("Location"))
+		}
+		if got := s.LookupRequest(req); got != want {
+			t.Fatalf("rule %q (caseSensitive=%v): LookupRequest(GET %q) = %+v, want %+v", src, caseSensitive, target, got, want)
 		}
 	})
 }

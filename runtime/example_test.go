@@ -2,8 +2,10 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,23 +14,118 @@ import (
 	"github.com/redirc/redirc/runtime"
 )
 
-// exampleBuild writes a small build the way `redirc build` would.
+// exampleRules are the rules of the examples' builds.
+var exampleRules = []compiler.Rule{
+	{Source: "/old-page", Destination: "/new-page", Status: 301},
+	{Source: "/docs/v1/*", Destination: "/docs/v2/:splat", Status: 308},
+	{Source: "/promo", Destination: "/sale", Status: 302, Query: true},
+}
+
+// exampleBuild writes a small build the way `redirc build` would, into a
+// new temporary directory.
 func exampleBuild() string {
 	dir, err := os.MkdirTemp("", "redirc-example-")
 	if err != nil {
 		log.Fatal(err)
 	}
-	b, _, err := compiler.Compile([]compiler.Rule{
-		{Source: "/old-page", Destination: "/new-page", Status: 301},
-		{Source: "/docs/v1/*", Destination: "/docs/v2/:splat", Status: 308},
-	}, compiler.Options{})
+	writeExampleBuild(dir)
+	return dir
+}
+
+// writeExampleBuild writes the examples' build into dir.
+func writeExampleBuild(dir string) {
+	b, _, err := compiler.Compile(exampleRules, compiler.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
 	if err := b.WriteDir(dir); err != nil {
 		log.Fatal(err)
 	}
-	return dir
+}
+
+// Open a build and look paths up: the smallest embedding, for a program
+// that has the host, path and query at hand.
+func ExampleOpen() {
+	dir := exampleBuild()
+	defer os.RemoveAll(dir)
+
+	set, err := runtime.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, path := range []string{"/old-page", "/docs/v1/install", "/about"} {
+		// The path as sent: percent-encoded, without the query.
+		res := set.Lookup("example.com", path, "")
+		if res.Found() {
+			fmt.Println(path, res.Status, res.Location)
+		} else {
+			fmt.Println(path, "no rule")
+		}
+	}
+	// Output:
+	// /old-page 301 /new-page
+	// /docs/v1/install 308 /docs/v2/install
+	// /about no rule
+}
+
+// LookupRequest answers an *http.Request exactly as a Handler would (the
+// path as sent, the Host, the query), for a handler of your own that does
+// more with a hit than redirect.
+func ExampleSet_LookupRequest() {
+	dir := exampleBuild()
+	defer os.RemoveAll(dir)
+	set, err := runtime.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if res := set.LookupRequest(r); res.Found() {
+			w.Header().Set("X-Redirected-By", "redirc")
+			http.Redirect(w, r, res.Location, res.Status)
+			return
+		}
+		fmt.Fprintln(w, "the application")
+	})
+
+	for _, target := range []string{"/promo?utm_source=mail", "/docs/v1/a%2Fb", "/about"} {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		fmt.Println(target, rec.Code, rec.Header().Get("Location"))
+	}
+	// Output:
+	// /promo?utm_source=mail 302 /sale?utm_source=mail
+	// /docs/v1/a%2Fb 308 /docs/v2/a%2Fb
+	// /about 200
+}
+
+// A Handler over a fixed Set with options: Cache-Control per status and
+// metrics. The same options work over a Live (NewHandler takes either).
+func ExampleNewHandler() {
+	dir := exampleBuild()
+	defer os.RemoveAll(dir)
+	set, err := runtime.Open(dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	metrics := runtime.NewMetrics()
+	handler := runtime.NewHandler(set, nil, runtime.HandlerOptions{ // nil: 404 on a miss
+		CacheControl: map[int]string{301: "public, max-age=300", 308: ""},
+		Metrics:      metrics,
+	})
+
+	for _, path := range []string{"/old-page", "/docs/v1/install", "/about"} {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		fmt.Printf("%s %d %q\n", path, rec.Code, rec.Header().Get("Cache-Control"))
+	}
+	fmt.Println(metrics.Hits(), "hits,", metrics.Misses(), "miss")
+	// Output:
+	// /old-page 301 "public, max-age=300"
+	// /docs/v1/install 308 ""
+	// /about 404 ""
+	// 2 hits, 1 miss
 }
 
 // A build put in front of an existing handler: rules answer, everything
@@ -82,5 +179,44 @@ func ExampleLive() {
 	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/old-page", nil))
 	fmt.Println(rec.Code, rec.Header().Get("Location"), live.Status().Rules, "rules")
 	// Output:
-	// 301 /new-page 2 rules
+	// 301 /new-page 3 rules
+}
+
+// A server that starts before its first build: until one lands, requests
+// reach the application, and Reload says why with ErrNoBuild.
+func ExampleNewLive() {
+	dir, err := os.MkdirTemp("", "redirc-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	live := runtime.NewLive(dir, runtime.LiveOptions{
+		Logger: slog.New(slog.DiscardHandler), // Reload and Watch log; here, quietly
+	})
+	app := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "the application") })
+	handler := live.Handler(app)
+	get := func() {
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, httptest.NewRequest("GET", "/old-page", nil))
+		if loc := rec.Header().Get("Location"); loc != "" {
+			fmt.Println(rec.Code, loc)
+		} else {
+			fmt.Print(rec.Code, " ", rec.Body)
+		}
+	}
+
+	err = live.Reload() // Watch would do this when the build lands
+	fmt.Println(errors.Is(err, runtime.ErrNoBuild), live.Set() == nil)
+	get()
+
+	writeExampleBuild(dir) // `redirc build -o dir`
+	if err := live.Reload(); err != nil {
+		log.Fatal(err)
+	}
+	get()
+	// Output:
+	// true true
+	// 200 the application
+	// 301 /new-page
 }

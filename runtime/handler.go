@@ -2,8 +2,6 @@ package runtime
 
 import (
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 )
@@ -32,16 +30,18 @@ import (
 // GET (browsers do). A redirect rule is about a URL, not a method, so
 // answering every method keeps one URL from behaving two ways.
 //
-// The request's path is taken from r.URL in its escaped form (as sent) and
-// its host from r.Host; so the Handler also works behind http.StripPrefix.
-// Requests whose target is not a path (OPTIONS *, CONNECT) are misses.
+// A Handler answers from a Source: a fixed *Set, or a *Live, whose current
+// build it loads once per request (until a Live has a build, every request
+// is a miss). It looks each request up with Set.LookupRequest: r.URL's path
+// as sent and r.Host, so it also works behind http.StripPrefix, and
+// requests whose target is not a path (OPTIONS *, CONNECT) are misses.
 //
 // On a hit the Handler takes no lock and does not log; with metrics it does
 // one atomic add, with a click sink one non-blocking channel send. It
 // allocates only the Location header's value for most paths (see
 // BenchmarkHandler).
 type Handler struct {
-	live    *Live
+	src     Source
 	next    http.Handler
 	metrics *Metrics
 	clicks  *EventSink
@@ -90,14 +90,38 @@ func DefaultCacheControl(status int) string {
 	return ""
 }
 
-// NewHandler returns a Handler that answers from the build l serves and
+// Source is where a Handler gets the build to answer from. *Set (a build
+// that never changes) and *Live (the build a directory holds now) are
+// Sources; a program with builds of its own making can write another.
+//
+// Current is called once per request, on the request's goroutine, so it
+// must be cheap and safe for concurrent use; the Handler answers the whole
+// request from the Set it returns. A nil Set means no build: the request
+// is passed to the next handler.
+type Source interface {
+	Current() *Set
+}
+
+// Current returns s itself: it makes a Set a Source, for NewHandler.
+func (s *Set) Current() *Set { return s }
+
+// NewHandler returns a Handler that answers from src's current build and
 // passes misses to next. A nil next answers misses with 404 Not Found.
-// Until l has a build, every request is a miss.
-func NewHandler(l *Live, next http.Handler, opts HandlerOptions) *Handler {
+// src is usually a *Set or a *Live:
+//
+//	runtime.NewHandler(set, app, opts)  // a fixed build
+//	runtime.NewHandler(live, app, opts) // the build live serves now
+//
+// While src has no build (a Live before its first, a nil *Set), every
+// request is a miss. NewHandler panics if src is nil.
+func NewHandler(src Source, next http.Handler, opts HandlerOptions) *Handler {
+	if src == nil {
+		panic("runtime: NewHandler: nil Source")
+	}
 	if next == nil {
 		next = http.NotFoundHandler()
 	}
-	h := &Handler{live: l, next: next, metrics: opts.Metrics, clicks: opts.Clicks}
+	h := &Handler{src: src, next: next, metrics: opts.Metrics, clicks: opts.Clicks}
 	for i := range h.cc {
 		st := 0
 		if i < len(Statuses) {
@@ -116,16 +140,18 @@ func NewHandler(l *Live, next http.Handler, opts HandlerOptions) *Handler {
 }
 
 // Handler returns a Handler with default options that answers from the
-// build l serves and passes misses to next (nil: 404).
+// build l serves and passes misses to next (nil: 404), counting in l's
+// LiveOptions.Metrics. Call NewHandler(l, next, opts) for other options.
 func (l *Live) Handler(next http.Handler) *Handler {
 	return NewHandler(l, next, HandlerOptions{Metrics: l.opts.Metrics})
 }
 
 // Handler returns a Handler with default options that answers from s and
-// passes misses to next (nil: 404). s is never reloaded; use a Live for
-// that.
+// passes misses to next (nil: 404). It is NewHandler(s, next,
+// HandlerOptions{}); call NewHandler for options. s is never reloaded; use
+// a Live for that.
 func (s *Set) Handler(next http.Handler) *Handler {
-	return NewHandler(staticLive(s), next, HandlerOptions{})
+	return NewHandler(s, next, HandlerOptions{})
 }
 
 // Header values shared by every response (see Handler.cc).
@@ -137,80 +163,14 @@ var (
 // ServeHTTP answers r from the current build, or passes it to the next
 // handler on a miss.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s := h.live.cur.Load(); s != nil {
-		if path, ok := requestPath(r.URL); ok {
-			if res := s.Lookup(r.Host, path, r.URL.RawQuery); res.Status != 0 {
-				h.answer(w, r, res, path)
-				return
-			}
+	if s := h.src.Current(); s != nil {
+		if res, path := s.lookupRequest(r); res.Status != 0 {
+			h.answer(w, r, res, path)
+			return
 		}
 	}
 	h.metrics.miss()
 	h.next.ServeHTTP(w, r)
-}
-
-// requestPath returns the request's path in escaped form, as Lookup wants
-// it, without allocating in the common cases.
-//
-// When RawPath is set, it is the path as sent, and it is used as it is
-// whenever it decodes to Path. (URL.EscapedPath is not used for it: it
-// drops a RawPath holding any byte Go would have escaped, such as '|', '^'
-// or '\', and re-escapes Path instead, which turns an escaped slash %2F
-// into a separator: "/a%2Fb|c" would be looked up as "/a/b%7Cc", missing
-// the rule written for it.) A RawPath that no longer matches Path (a
-// middleware changed Path) is ignored, as EscapedPath does.
-//
-// When RawPath is empty, the wire form is exactly the default escaping of
-// Path, and the lookup's normalization gives the same key for Path itself,
-// except that a '%' in Path (sent as %25) would read as the start of an
-// escape; only then is the escaped form rebuilt.
-func requestPath(u *url.URL) (string, bool) {
-	p := u.Path
-	if p == "" || p[0] != '/' {
-		return "", false
-	}
-	if u.RawPath != "" && unescapesTo(u.RawPath, p) {
-		return u.RawPath, true
-	}
-	if u.RawPath != "" || strings.IndexByte(p, '%') >= 0 {
-		p = u.EscapedPath()
-	}
-	return p, true
-}
-
-// unescapesTo reports whether percent-decoding raw gives exactly path,
-// without allocating.
-func unescapesTo(raw, path string) bool {
-	j := 0
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c == '%' {
-			if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
-				return false
-			}
-			c = unhex(raw[i+1])<<4 | unhex(raw[i+2])
-			i += 2
-		}
-		if j >= len(path) || path[j] != c {
-			return false
-		}
-		j++
-	}
-	return j == len(path)
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
 }
 
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request, res Result, path string) {

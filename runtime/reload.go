@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,6 +32,13 @@ import (
 // never "no build". A build that fails to load or to verify is refused: it
 // is logged, counted, recorded in Status (which /healthz reports), and the
 // previous build keeps serving.
+//
+// Before its first build is loaded (NewLive, then a directory that has no
+// build yet), and in its zero value, a Live is safe to use: Set and
+// Current return nil, Lookup and LookupRequest answer misses, a Handler
+// passes every request to its next handler, and HealthHandler answers 503.
+// The zero Live has no directory, so it never gets a build: Reload and
+// Watch return an error.
 //
 // Releasing an old build needs no reference counting: a Set holds its shards
 // as plain heap bytes (shardfmt reads files, it does not map them) and no
@@ -114,9 +122,28 @@ type Status struct {
 	Failures uint64 `json:"failures"`
 }
 
-// ErrNoBuild is wrapped by Reload's error when the directory holds no build
-// yet (no index file). It is not counted as a reload failure.
+// ErrNoBuild is wrapped by the error of OpenLive and Reload when the
+// directory holds no build yet: it has no index file, or does not exist.
+// Any other problem (an index that does not parse, a shard missing or
+// corrupt, a path that is not a directory) is a different error. Reload
+// does not count ErrNoBuild as a failure.
 var ErrNoBuild = errors.New("runtime: no build in directory")
+
+// openError is the error for the build in dir that failed to load with err
+// (from reading its index, or from shardfmt.LoadBuild). When err is the
+// index file not existing (also when dir does not exist), it wraps
+// ErrNoBuild; otherwise it says which build could not be opened. A missing
+// shard file also wraps fs.ErrNotExist, but its path names the shard, so it
+// stays a broken build. Only the path's last element is compared, so that
+// an index opened relative to an fs.FS counts too.
+func openError(dir string, err error) error {
+	var pe *fs.PathError
+	if errors.Is(err, fs.ErrNotExist) && errors.As(err, &pe) &&
+		path.Base(filepath.ToSlash(pe.Path)) == shardfmt.IndexFileName {
+		return fmt.Errorf("%w %s: %w", ErrNoBuild, dir, err)
+	}
+	return fmt.Errorf("opening build %s: %w", dir, err)
+}
 
 // NewLive returns a Live for the build directory dir. Nothing is loaded yet:
 // call Reload (to load now and see the error) and Watch (to follow new
@@ -132,22 +159,31 @@ func NewLive(dir string, opts LiveOptions) *Live {
 	return l
 }
 
-// OpenLive is NewLive followed by Reload: it returns an error if the build
-// in dir cannot be loaded.
+// OpenLive loads the build in dir and returns a Live serving it, for a
+// program that will not start without its redirects. If the build cannot be
+// loaded it returns the error (wrapping ErrNoBuild when dir holds no build)
+// and nothing else happens: nothing is logged, counted in
+// LiveOptions.Metrics or reported to OnReload, since the caller gets no
+// Live. On success the load is logged, counted and reported like a Reload.
+//
+// A program that should start without a build and wait for one uses
+// NewLive, Reload (whose error it may ignore: Reload logs it) and Watch.
 func OpenLive(dir string, opts LiveOptions) (*Live, error) {
-	l := NewLive(dir, opts)
-	if err := l.Reload(); err != nil {
+	start := time.Now()
+	// The index is read first for its error: a directory without a build
+	// gives ErrNoBuild here, as it does to Reload.
+	if _, err := readBuildID(dir); err != nil {
 		return nil, err
 	}
+	s, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	l := NewLive(dir, opts)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.install(s, nil, start)
 	return l, nil
-}
-
-// staticLive wraps a Set that is never reloaded.
-func staticLive(s *Set) *Live {
-	l := &Live{log: slog.Default()}
-	l.cur.Store(s)
-	l.status.Store(&Status{BuildID: s.BuildID(), Rules: s.Rules(), Shards: len(s.ix.Shards), LoadedAt: s.loadedAt})
-	return l
 }
 
 // Set returns the build being served, or nil before the first one is
@@ -155,20 +191,45 @@ func staticLive(s *Set) *Live {
 // caller uses it, even if a reload swaps in another.
 func (l *Live) Set() *Set { return l.cur.Load() }
 
-// Dir returns the build directory.
+// Current is Set: it makes a Live a Source, for NewHandler.
+func (l *Live) Current() *Set { return l.cur.Load() }
+
+// Lookup is Set().Lookup: it answers from the build being served, and
+// answers a miss before the first build is loaded. Like Set.Lookup it
+// takes no lock and does not allocate on a miss or a plain hit. To make
+// several lookups against one build, call Set once and use the Set.
+func (l *Live) Lookup(host, path, rawQuery string) Result {
+	if s := l.cur.Load(); s != nil {
+		return s.Lookup(host, path, rawQuery)
+	}
+	return Result{}
+}
+
+// Dir returns the build directory ("" for the zero Live).
 func (l *Live) Dir() string { return l.dir }
 
-// Status returns the current build and reload state.
-func (l *Live) Status() Status { return *l.status.Load() }
+// Status returns the current build and reload state. Before the first
+// build is loaded, BuildID is "" and Rules, Shards and LoadedAt are zero.
+func (l *Live) Status() Status {
+	if st := l.status.Load(); st != nil {
+		return *st
+	}
+	return Status{Dir: l.dir}
+}
 
 // Reload loads the build in the directory now, unless it is the build being
 // served (same build id: then it does nothing and returns nil). The new
 // build is opened and verified completely before it replaces the current
 // one; on any error the current build keeps serving and the error is
-// returned, logged and recorded in Status. Concurrent calls are serialized.
+// returned (wrapping ErrNoBuild when the directory holds no build).
+//
+// Reload is also what Watch, a SIGHUP handler or a poll loop call, and
+// they have nowhere to send an error: so, unlike OpenLive, Reload also
+// logs every outcome and records it in Status and Metrics, and a caller
+// may ignore its error. Concurrent calls are serialized.
 func (l *Live) Reload() error {
 	if l.dir == "" {
-		return errors.New("runtime: reload: this handler serves a fixed Set, not a directory")
+		return errors.New("runtime: reload: this Live has no build directory (make one with NewLive or OpenLive)")
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -197,6 +258,13 @@ func (l *Live) reloadLocked() error {
 		l.recordUnchanged(start)
 		return nil
 	}
+	l.install(s, cur, start)
+	return nil
+}
+
+// install swaps in s, the build loaded since start in place of cur (nil
+// for the first), and records, counts, logs and reports it. l.mu is held.
+func (l *Live) install(s, cur *Set, start time.Time) {
 	l.cur.Store(s)
 	elapsed := time.Since(start)
 
@@ -217,7 +285,6 @@ func (l *Live) reloadLocked() error {
 	if l.opts.OnReload != nil {
 		l.opts.OnReload(st, nil)
 	}
-	return nil
 }
 
 func (l *Live) recordUnchanged(start time.Time) {
@@ -260,11 +327,8 @@ func (l *Live) recordFailure(start time.Time, cur *Set, err error) error {
 // directory) is ErrNoBuild.
 func readBuildID(dir string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, shardfmt.IndexFileName))
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("%w %s: %w", ErrNoBuild, dir, err)
-	}
 	if err != nil {
-		return "", fmt.Errorf("reading build index: %w", err)
+		return "", openError(dir, err)
 	}
 	ix, err := shardfmt.ParseIndex(b)
 	if err != nil {
@@ -293,7 +357,7 @@ func readBuildID(dir string) (string, error) {
 // starts, so a build that landed before Watch began is not missed.
 func (l *Live) Watch(ctx context.Context) error {
 	if l.dir == "" {
-		return errors.New("runtime: watch: this handler serves a fixed Set, not a directory")
+		return errors.New("runtime: watch: this Live has no build directory (make one with NewLive or OpenLive)")
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
