@@ -13,7 +13,7 @@ import (
 
 var rdUpdateGolden = flag.Bool("update-manifests", false, "rewrite testdata/manifests/*.golden from the readers' output")
 
-const rdManifests = "../testdata/manifests"
+const rdManifests = "testdata/manifests"
 
 // TestReadManifestsGolden reads every fixture in testdata/manifests and
 // compares the rules and problems with its .golden file.
