@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // readJSON reads a JSON array of rule objects (Vercel bulk redirects) or a
@@ -297,8 +296,10 @@ func (m *manifestReader) readJSONL(br *bufio.Reader) error {
 }
 
 // jsonRule reads one rule object from b, which holds it whole (and
-// nothing but white space around it). vercel selects vercel.json rules:
-// path-to-regexp sources and "permanent" defaulting to true.
+// nothing but white space around it), checking the JSON types of its
+// fields; finish resolves them as it does CSV cells. vercel selects
+// vercel.json rules: path-to-regexp sources and "permanent" defaulting to
+// true.
 func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 	p := &m.jp
 	p.b, p.i, p.vals = b, 0, p.vals[:0]
@@ -310,15 +311,11 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 		}
 	}
 	var (
-		seen                       [numRuleFields]string // spelling used, "" = absent
-		wrongType                  [numRuleFields]bool
-		srcOff, srcEnd             = -1, 0
-		dstOff, dstEnd             = -1, 0
-		expOff, expEnd             = -1, 0
-		status                     int
-		permanent, caseSens, query jsonBoolField
-		bad                        bool
-		why                        []string
+		seen           [numRuleFields]string // spelling used, "" = absent
+		srcOff, srcEnd = -1, 0
+		dstOff, dstEnd = -1, 0
+		expOff, expEnd = -1, 0
+		rec            = ruleRecord{line: line}
 	)
 	nProblems := len(m.problems)
 	syntaxOK := p.object(func(key []byte, kind byte, v []byte) {
@@ -331,7 +328,7 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 				f, spelling = fieldMissing, "missing"
 			default:
 				m.errorf(line, "%s", unknownFieldMsg(string(key)))
-				bad = true
+				rec.bad = true
 				return
 			}
 		}
@@ -341,7 +338,7 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 			} else {
 				m.errorf(line, "fields %q and %q are the same field; give one", prev, spelling)
 			}
-			bad = true
+			rec.bad = true
 			return
 		}
 		seen[f] = spelling
@@ -350,8 +347,13 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 		}
 		wrong := func(want string) {
 			m.errorf(line, "%s must be %s, not %s", spelling, want, jsonValueKind(kind))
-			wrongType[f] = true
-			bad = true
+			rec.bad = true
+			switch f {
+			case fieldSource:
+				rec.noSource = true
+			case fieldDestination:
+				rec.noDest = true
+			}
 		}
 		switch f {
 		case fieldSource, fieldDestination, fieldExpires:
@@ -374,33 +376,15 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 				wrong("a number")
 				return
 			}
-			code, ok := parseStatusCode(v)
-			switch {
-			case !ok:
-				m.errorf(line, "invalid %s %s: want one of %s", spelling, v, redirectStatusList)
-				bad = true
-			case !redirectStatus(code):
-				m.errorf(line, "%s %d is not one of %s", spelling, code, redirectStatusList)
-				bad = true
-			default:
-				status = code
-			}
+			setStatus(m, &rec, spelling, v)
 		case fieldPermanent, fieldCaseSensitive, fieldQuery:
 			if kind != 't' && kind != 'f' {
 				wrong("true or false")
 				return
 			}
-			val := jsonBoolField{set: true, v: kind == 't'}
-			switch f {
-			case fieldPermanent:
-				permanent = val
-			case fieldCaseSensitive:
-				caseSens = val
-			default:
-				query = val
-			}
+			rec.setFlag(f, kind == 't')
 		case fieldHas, fieldMissing:
-			why = append(why, fmt.Sprintf("%q conditions", spelling))
+			rec.why = append(rec.why, fmt.Sprintf("%q conditions", spelling))
 		}
 	})
 	if !syntaxOK {
@@ -409,68 +393,18 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 		return
 	}
 
-	var r Rule
 	s := string(p.vals) // one allocation for all strings of the rule
 	if srcOff >= 0 {
-		r.Source = s[srcOff:srcEnd]
+		rec.rule.Source = s[srcOff:srcEnd]
 	}
 	if dstOff >= 0 {
-		r.Destination = s[dstOff:dstEnd]
+		rec.rule.Destination = s[dstOff:dstEnd]
 	}
-	if expOff >= 0 && expEnd > expOff {
-		t, err := parseExpires(s[expOff:expEnd])
-		if err != nil {
-			m.errorf(line, "%v", err)
-			bad = true
-		}
-		r.Expires = t
+	if expOff >= 0 {
+		rec.expires = s[expOff:expEnd]
 	}
-	r.CaseSensitive, r.Query = caseSens.v, query.v
-	switch {
-	case status != 0 && permanent.set && vercel:
-		m.errorf(line, "%s and permanent cannot both be set in vercel.json", seen[fieldStatus])
-		bad = true
-	case status != 0:
-		r.Status = status
-	case permanent.set && permanent.v:
-		r.Status = 308
-	case permanent.set:
-		r.Status = 307
-	case vercel:
-		r.Status = m.defaultStatus(308)
-	default:
-		r.Status = m.defaultStatus(307)
-	}
-	if r.Source == "" && !wrongType[fieldSource] {
-		m.errorf(line, "missing source")
-		bad = true
-	}
-	if r.Destination == "" && r.Status != 410 && !wrongType[fieldDestination] {
-		m.errorf(line, "missing destination")
-		bad = true
-	}
-	if vercel && r.Source != "" {
-		src, dst, pattern := vercelSource(r.Source, r.Destination)
-		if pattern != "" {
-			why = append(why, pattern)
-		}
-		r.Source, r.Destination = src, dst
-	}
-	if len(why) > 0 {
-		m.unsupported(line, strings.Join(why, "; "))
-		bad = true
-	}
-	if bad {
-		return
-	}
-	if !vercel {
-		m.literalPatternHint(line, r.Source)
-	}
-	r.Pos = Pos{File: m.name, Line: line}
-	m.add(r)
+	m.finish(&rec, vercel)
 }
-
-type jsonBoolField struct{ set, v bool }
 
 // jsonSyntaxMsg describes why b is not valid JSON, in encoding/json's
 // words when it agrees.

@@ -62,7 +62,7 @@ func TestReadJSON(t *testing.T) {
 			rules: []string{"2 /ok -> /1 307", "16 /ok2 -> /2 307"},
 			problems: []string{
 				`3 error: statusCode must be a number, not a string`,
-				`4 error: invalid statusCode 301.5`,
+				`4 error: invalid statusCode "301.5": want a number, one of`,
 				`5 error: statusCode 200 is not one of`,
 				`6 error: permanent must be true or false, not a string`,
 				`7 error: invalid expires "2030-01-31"`,

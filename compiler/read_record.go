@@ -7,6 +7,131 @@ import (
 	"time"
 )
 
+// This file holds what the CSV and JSON readers share: the rule fields
+// they accept (Vercel's bulk-redirect names and aliases), the record a
+// reader fills from one row or object, and finish, the one place where a
+// record's status, "permanent" and defaults are resolved into a Rule. The
+// readers only turn their syntax into typed values (a CSV cell into a
+// boolean, a JSON token into a string); every message about a field's
+// value or a missing field comes from here, so the two formats say the
+// same thing about the same mistake.
+
+// ruleRecord is one rule's fields as a CSV or JSON reader found them.
+type ruleRecord struct {
+	line int
+	// rule holds Source, Destination, CaseSensitive and Query as given.
+	rule Rule
+	// expires is the "expires" value as written; "" when absent.
+	expires string
+	// status is the checked status field; 0 when absent or invalid.
+	status int
+	// statusName is the status field's spelling ("statusCode" or
+	// "status"), for messages.
+	statusName string
+	// permanent is the "permanent" field; set is false when absent.
+	permanent struct{ set, v bool }
+	// noSource and noDest are set when the field was given with a value
+	// the reader already reported (a JSON number as source, say), so that
+	// finish does not also call it missing.
+	noSource, noDest bool
+	// bad is set once any problem of Error severity has been reported.
+	bad bool
+	// why lists constructs redirc cannot honour (vercel.json conditions,
+	// patterns), reported together by finish.
+	why []string
+}
+
+// setStatus checks a status field's value as written: the digits of a CSV
+// cell or of a JSON number.
+func setStatus[T string | []byte](m *manifestReader, rec *ruleRecord, name string, v T) {
+	rec.statusName = name
+	code, ok := parseStatusCode(v)
+	switch {
+	case !ok:
+		m.errorf(rec.line, "invalid %s %q: want a number, one of %s", name, v, redirectStatusList)
+		rec.bad = true
+	case !redirectStatus(code):
+		m.errorf(rec.line, "%s %d is not one of %s", name, code, redirectStatusList)
+		rec.bad = true
+	default:
+		rec.status = code
+	}
+}
+
+// setFlag records a boolean field: permanent, caseSensitive or query.
+func (rec *ruleRecord) setFlag(f ruleField, v bool) {
+	switch f {
+	case fieldPermanent:
+		rec.permanent.set, rec.permanent.v = true, v
+	case fieldCaseSensitive:
+		rec.rule.CaseSensitive = v
+	case fieldQuery:
+		rec.rule.Query = v
+	}
+}
+
+// finish resolves a record into a Rule and adds it, or reports why not.
+// vercel selects vercel.json rules: path-to-regexp sources, "permanent"
+// defaulting to true, and a status and "permanent" exclusive.
+//
+// The status is, in order: the status field; 308 or 307 by "permanent";
+// ReadOptions.DefaultStatus; the format's default (307 for bulk-redirect
+// CSV, JSON and JSONL, as Vercel does; 308 in vercel.json).
+func (m *manifestReader) finish(rec *ruleRecord, vercel bool) {
+	r := rec.rule
+	line := rec.line
+	if rec.expires != "" {
+		t, err := parseExpires(rec.expires)
+		if err != nil {
+			m.errorf(line, "%v", err)
+			rec.bad = true
+		}
+		r.Expires = t
+	}
+	switch {
+	case rec.status != 0 && rec.permanent.set && vercel:
+		m.errorf(line, "%s and permanent cannot both be set in vercel.json", rec.statusName)
+		rec.bad = true
+	case rec.status != 0:
+		r.Status = rec.status
+	case rec.permanent.set && rec.permanent.v:
+		r.Status = 308
+	case rec.permanent.set:
+		r.Status = 307
+	case vercel:
+		r.Status = m.defaultStatus(308)
+	default:
+		r.Status = m.defaultStatus(307)
+	}
+	if r.Source == "" && !rec.noSource {
+		m.errorf(line, "missing source")
+		rec.bad = true
+	}
+	if r.Destination == "" && r.Status != 410 && !rec.noDest {
+		m.errorf(line, "missing destination")
+		rec.bad = true
+	}
+	if vercel && r.Source != "" {
+		src, dst, pattern := vercelSource(r.Source, r.Destination)
+		if pattern != "" {
+			rec.why = append(rec.why, pattern)
+		}
+		r.Source, r.Destination = src, dst
+	}
+	if len(rec.why) > 0 {
+		m.unsupported(line, strings.Join(rec.why, "; "))
+		rec.bad = true
+	}
+	if rec.bad {
+		return
+	}
+	if !vercel {
+		m.literalPatternHint(line, r.Source)
+	}
+	r.Pos = Pos{File: m.name, Line: line}
+	m.add(r)
+}
+
 // defaultStatus is the status of a rule that gives neither a status nor
 // "permanent", in a format whose own default is def.
 func (m *manifestReader) defaultStatus(def int) int {
