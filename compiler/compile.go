@@ -190,12 +190,13 @@ func check(rules []Rule, opt Options) *checked {
 			if prev.dest == r.dest && c.src(prev).Status == in.Status && prev.flags == r.flags && prev.exp == r.exp {
 				c.warnf(in.Pos, "duplicate rule: %s is already defined at %s with the same outcome", in.Source, c.src(prev).Pos)
 			} else {
-				hint := ""
+				p := Problem{Pos: in.Pos, Severity: Error,
+					Msg: fmt.Sprintf("conflicting rule: %s is already defined at %s (%d %s) but here it is %d %s",
+						in.Source, c.src(prev).Pos, c.src(prev).Status, orDash(prev.dest), in.Status, orDash(r.dest))}
 				if c.src(prev).Source != in.Source && strings.TrimSuffix(c.src(prev).Source, "/") == strings.TrimSuffix(in.Source, "/") {
-					hint = " (paths that differ only by a trailing slash are one path unless built with --strict-trailing-slash)"
+					p.Hint = HintStrictTrailingSlash
 				}
-				c.errorf(in.Pos, "conflicting rule: %s is already defined at %s (%d %s) but here it is %d %s%s",
-					in.Source, c.src(prev).Pos, c.src(prev).Status, orDash(prev.dest), in.Status, orDash(r.dest), hint)
+				c.probs = append(c.probs, p)
 			}
 			continue
 		}
@@ -238,10 +239,14 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 		ok = false
 	}
 	if len(in.Source) > maxSrc {
-		bad("source is %d bytes long, over the limit of %d", len(in.Source), maxSrc)
+		*probs = append(*probs, Problem{Pos: in.Pos, Severity: Error, Hint: HintMaxSourceBytes,
+			Msg: fmt.Sprintf("source is %d bytes long, over the limit of %d", len(in.Source), maxSrc)})
+		ok = false
 	}
 	if len(in.Destination) > maxDst {
-		bad("destination is %d bytes long, over the limit of %d", len(in.Destination), maxDst)
+		*probs = append(*probs, Problem{Pos: in.Pos, Severity: Error, Hint: HintMaxDestBytes,
+			Msg: fmt.Sprintf("destination is %d bytes long, over the limit of %d", len(in.Destination), maxDst)})
+		ok = false
 	}
 	if i := ctlIndex(in.Source); i >= 0 {
 		bad("source contains control character %q at byte %d", in.Source[i], i)

@@ -106,8 +106,7 @@ func DetectFormat(name string) (Format, error) {
 		return FormatNetlify, nil
 	}
 	return FormatAuto, fmt.Errorf("%w: cannot tell the format of %q from its name "+
-		"(expected .csv, .json, .jsonl, .ndjson, .tsv, .txt or _redirects, optionally .gz or .zst); "+
-		"name the format with --format csv|json|jsonl|netlify|tsv", ErrUnknownFormat, name)
+		"(expected .csv, .json, .jsonl, .ndjson, .tsv, .txt or _redirects, optionally .gz or .zst)", ErrUnknownFormat, name)
 }
 
 // ReadFile reads the manifest in the named file, decompressing it first
@@ -127,7 +126,7 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 			return nil, nil, fmt.Errorf("%s: gzip: %w", name, err)
 		}
 		defer zr.Close()
-		r = decodeErrors{zr, "gzip"}
+		r = decodeErrors{r: zr, codec: "gzip"}
 	case strings.HasSuffix(lower, ".zst"):
 		window := uint64(zstdMaxWindow)
 		if lim := opt.maxInput(); lim < int64(window) {
@@ -141,7 +140,7 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 			return nil, nil, fmt.Errorf("%s: zstd: %w", name, err)
 		}
 		defer zr.Close()
-		r = decodeErrors{zr, "zstd"}
+		r = decodeErrors{r: zr, codec: "zstd", window: int64(window)}
 	}
 	return Read(name, r, opt)
 }
@@ -200,13 +199,16 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 	case FormatTSV:
 		err = m.readTSV(br)
 	}
-	var pe *posError
+	var le *LimitError
 	switch {
-	case err == nil, errors.As(err, &pe):
+	case err == nil:
+	case errors.As(err, &le):
+		if le.Pos.File == "" {
+			le.Pos.File = name
+		}
+		err = le
 	case errors.Is(err, ErrInputTooLarge):
-		err = fmt.Errorf("%s: stopped after %d bytes: %w (MaxInputBytes); "+
-			"raise the limit if the manifest is really this large: a compressed one that expands this far is likely a decompression bomb",
-			name, limited.max, ErrInputTooLarge)
+		err = &LimitError{Pos: Pos{File: name}, Limit: OptionMaxInputBytes, Max: limited.max, kind: limitInput, err: ErrInputTooLarge}
 	default:
 		err = fmt.Errorf("%s: %w", name, err)
 	}
@@ -214,11 +216,12 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 }
 
 // decodeErrors names the codec in a decompressor's errors ("unexpected
-// EOF" alone does not say the .gz is truncated) and explains zstd's
-// refusal of large windows.
+// EOF" alone does not say the .gz is truncated) and turns zstd's refusal
+// of large windows into a LimitError.
 type decodeErrors struct {
-	r     io.Reader
-	codec string
+	r      io.Reader
+	codec  string
+	window int64 // the largest zstd window allowed
 }
 
 func (d decodeErrors) Read(p []byte) (int, error) {
@@ -226,8 +229,7 @@ func (d decodeErrors) Read(p []byte) (int, error) {
 	switch {
 	case err == nil || err == io.EOF:
 	case errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded):
-		err = fmt.Errorf("zstd: the stream asks for a window larger than redirc allows "+
-			"(%d MiB, or MaxInputBytes if smaller): %w", zstdMaxWindow>>20, err)
+		err = &LimitError{Limit: OptionMaxInputBytes, Max: d.window, kind: limitZstdWindow, err: err}
 	default:
 		err = fmt.Errorf("%s: %w", d.codec, err)
 	}
@@ -247,16 +249,6 @@ func (o ReadOptions) maxInput() int64 {
 	}
 	return o.MaxInputBytes
 }
-
-// posError is an error that stops reading at a known place.
-type posError struct {
-	pos Pos
-	msg string
-	err error
-}
-
-func (e *posError) Error() string { return e.pos.String() + ": " + e.msg }
-func (e *posError) Unwrap() error { return e.err }
 
 // manifestReader holds what one Read call has found so far.
 type manifestReader struct {
@@ -344,7 +336,8 @@ func (m *manifestReader) unsupported(line int, what string) {
 
 // tooLong records a line longer than MaxLineBytes.
 func (m *manifestReader) tooLong(line int) {
-	m.errorf(line, "line is longer than %d bytes (MaxLineBytes); skipped", m.opt.MaxLineBytes)
+	m.problems = append(m.problems, Problem{Pos: m.pos(line), Severity: Error, Hint: HintMaxLineBytes,
+		Msg: fmt.Sprintf("line is longer than %d bytes; skipped", m.opt.MaxLineBytes)})
 }
 
 // inputLimiter fails with ErrInputTooLarge once more than max bytes

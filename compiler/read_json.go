@@ -56,7 +56,8 @@ func (m *manifestReader) jsonTop(dec *json.Decoder, in *jsonInput) error {
 	case err != nil:
 		return m.jsonFail(dec, in, err)
 	}
-	m.errorf(in.line(dec.InputOffset()-1), "%s after the top-level JSON value: a JSON file holds one array (for one rule object per line use --format jsonl)", jsonTokenKind(tok))
+	m.problems = append(m.problems, Problem{Pos: m.pos(in.line(dec.InputOffset() - 1)), Severity: Error, Hint: HintFormatJSONL,
+		Msg: jsonTokenKind(tok) + " after the top-level JSON value: a JSON file holds one array"})
 	return errJSONStop
 }
 
@@ -74,8 +75,8 @@ func (m *manifestReader) jsonRules(dec *json.Decoder, in *jsonInput, vercel bool
 		// exactly the value, so the value starts len(raw) bytes back.
 		line := in.line(end - int64(len(raw)))
 		if len(raw) > m.opt.MaxLineBytes {
-			return &posError{pos: m.pos(line), err: ErrLineTooLong,
-				msg: fmt.Sprintf("rule object of %d bytes is longer than %d bytes (MaxLineBytes)", len(raw), m.opt.MaxLineBytes)}
+			return &LimitError{Pos: m.pos(line), Limit: OptionMaxLineBytes, Max: int64(m.opt.MaxLineBytes), Size: int64(len(raw)),
+				kind: limitRuleObject, err: ErrLineTooLong}
 		}
 		m.jsonRule(raw, line, vercel)
 	}
@@ -171,8 +172,8 @@ func (m *manifestReader) jsonFail(dec *json.Decoder, in *jsonInput, err error) e
 		return in.err
 	}
 	if errors.Is(err, errJSONTooLong) {
-		return &posError{pos: m.pos(in.line(in.mark)), err: ErrLineTooLong,
-			msg: fmt.Sprintf("JSON value longer than %d bytes (MaxLineBytes)", m.opt.MaxLineBytes)}
+		return &LimitError{Pos: m.pos(in.line(in.mark)), Limit: OptionMaxLineBytes, Max: int64(m.opt.MaxLineBytes),
+			kind: limitJSONValue, err: ErrLineTooLong}
 	}
 	var se *json.SyntaxError
 	switch {

@@ -91,7 +91,7 @@ func TestReadJSON(t *testing.T) {
 			problems: []string{`2 error: invalid JSON: unexpected end of input`}},
 		{name: "trailing data",
 			in:       "[]\n{\"source\":\"/a\",\"destination\":\"/b\"}\n",
-			problems: []string{`2 error: an object after the top-level JSON value: a JSON file holds one array (for one rule object per line use --format jsonl)`}},
+			problems: []string{`2 error: an object after the top-level JSON value: a JSON file holds one array (for one rule object per line use Format jsonl)`}},
 		{name: "not an array", in: "\n\n\"x\"",
 			problems: []string{`3 error: want a JSON array of rules or a vercel.json object with "redirects", not a string`}},
 		{name: "empty file", in: ""},

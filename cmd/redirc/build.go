@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -93,12 +94,9 @@ func readAll(files []string, ro compiler.ReadOptions) ([]compiler.Rule, []compil
 		}()
 	}
 	wg.Wait()
-	for i, r := range res {
+	for _, r := range res {
 		if r.err != nil {
-			return nil, nil, flagNamesError{r.err}
-		}
-		for j := range r.probs {
-			res[i].probs[j].Msg = limitFlagNames.Replace(r.probs[j].Msg)
+			return nil, nil, r.err
 		}
 	}
 	if len(res) == 1 { // the common case: no copy of a million rules
@@ -118,16 +116,38 @@ func readAll(files []string, ro compiler.ReadOptions) ([]compiler.Rule, []compil
 	return rules, probs, nil
 }
 
-// limitFlagNames turns the library's names of the reader limits, which its
-// messages cite, into the flags that set them on the command line.
-var limitFlagNames = strings.NewReplacer("(MaxLineBytes)", "(--max-line-bytes)", "(MaxInputBytes)", "(--max-input-bytes)",
-	"MaxInputBytes if smaller", "--max-input-bytes if smaller")
+// flagName names a compiler option by the flag that sets it, for the
+// library's hints and limit errors.
+func flagName(o compiler.Option) string {
+	switch o {
+	case compiler.OptionFormat:
+		return "--format"
+	case compiler.OptionMaxLineBytes:
+		return "--max-line-bytes"
+	case compiler.OptionMaxInputBytes:
+		return "--max-input-bytes"
+	case compiler.OptionMaxSourceBytes:
+		return "--max-source-bytes"
+	case compiler.OptionMaxDestBytes:
+		return "--max-dest-bytes"
+	case compiler.OptionStrictTrailingSlash:
+		return "--strict-trailing-slash"
+	}
+	return o.String()
+}
 
-// flagNamesError is a reader error whose message names the CLI flags.
-type flagNamesError struct{ err error }
-
-func (e flagNamesError) Error() string { return limitFlagNames.Replace(e.err.Error()) }
-func (e flagNamesError) Unwrap() error { return e.err }
+// readFailure reports an error that stopped reading a manifest (exit
+// code 1), naming the flags that would let it through.
+func readFailure(err error) error {
+	var le *compiler.LimitError
+	switch {
+	case errors.As(err, &le):
+		return failErr("%s", le.Message(flagName))
+	case errors.Is(err, compiler.ErrUnknownFormat):
+		return failErr("%v; name the format with --format csv|json|jsonl|netlify|tsv", err)
+	}
+	return failErr("%v", err)
+}
 
 func buildCommand() *cli.Command {
 	return &cli.Command{
@@ -213,7 +233,7 @@ func runBuild(c *cli.Context) error {
 	rules, probs, err := readAll(files, ro)
 	if err != nil {
 		prog.done()
-		return failErr("%v", err)
+		return readFailure(err)
 	}
 	prog.stage("compiling %d rules", len(rules))
 	opt.Shards, opt.ShardRules, opt.BloomFP = c.Int("shards"), c.Int("shard-rules"), c.Float64("bloom-fp")
