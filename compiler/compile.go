@@ -34,6 +34,10 @@ type Options struct {
 	// Now is the time against which "expires" is judged for warnings
 	// (zero: time.Now()). It never changes the output.
 	Now time.Time
+	// Reserved lists the paths the server answers itself (its health and
+	// metrics endpoints, say); a rule on one is reported as a Warning and
+	// kept. None by default: the compiler knows no server.
+	Reserved []Reserved
 }
 
 // DefaultShardRules is the default target number of rules per shard.
@@ -149,6 +153,7 @@ func check(rules []Rule, opt Options) *checked {
 	if now.IsZero() {
 		now = time.Now()
 	}
+	opt.Reserved = normReserved(opt.Reserved)
 	maxSrc, maxDst := opt.MaxSourceBytes, opt.MaxDestBytes
 	if maxSrc <= 0 {
 		maxSrc = DefaultMaxSourceBytes
@@ -304,9 +309,7 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 		return false
 	}
 	r.hostLen = uint16(len(host))
-	if p := r.path(); len(p) >= 8 && strings.EqualFold(p[:8], "/.redirc") && (len(p) == 8 || p[8] == '/') {
-		warnf(probs, in.Pos, "%s is under /.redirc/, where redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)", in.Source)
-	}
+	warnReserved(probs, in, r.path(), opt.Reserved)
 
 	// Destination.
 	dest := in.Destination

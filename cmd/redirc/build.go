@@ -58,13 +58,23 @@ func readOptions(c *cli.Context) (compiler.ReadOptions, error) {
 	return ro, nil
 }
 
+// serveReserved are the paths redirc serve answers itself with its
+// default flags (--admin-prefix /.redirc, no --admin-addr): build and check
+// warn about rules there. Owned by runtime/server once it lands.
+var serveReserved = []compiler.Reserved{{
+	Path:   "/.redirc/",
+	Prefix: true,
+	Why:    "redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)",
+}}
+
 // compileOptions returns the compiler options build and check share: the
-// rule-size limits and the trailing-slash semantics.
+// rule-size limits, the trailing-slash semantics and serve's reserved paths.
 func compileOptions(c *cli.Context) (compiler.Options, error) {
 	opt := compiler.Options{
 		StrictTrailingSlash: c.Bool("strict-trailing-slash"),
 		MaxSourceBytes:      c.Int("max-source-bytes"),
 		MaxDestBytes:        c.Int("max-dest-bytes"),
+		Reserved:            serveReserved,
 	}
 	if opt.MaxSourceBytes <= 0 || opt.MaxDestBytes <= 0 {
 		return opt, usageErr("--max-source-bytes and --max-dest-bytes must be positive")

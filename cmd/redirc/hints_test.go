@@ -55,3 +55,17 @@ func TestFlagNames(t *testing.T) {
 		}
 	}
 }
+
+// TestReservedPathWarning checks that build and check pass serve's admin
+// paths to the compiler: a rule there is a warning, and the build goes on.
+func TestReservedPathWarning(t *testing.T) {
+	dir := t.TempDir()
+	f := writeFile(t, dir, "r.tsv", "/.redirc/healthz\t/x\n/.redirection\t/y\n")
+	want := f + ":1: warning: /.redirc/healthz is under /.redirc/, where redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)\n"
+	for _, args := range [][]string{{"check", f}, {"build", "-o", dir + "/out", f}} {
+		code, _, stderr := redirc(t, args...)
+		if code != 0 || !strings.Contains(stderr, want) || strings.Count(stderr, "warning:") != 1 {
+			t.Errorf("%v: exit %d, want 0 and one warning %q:\n%s", args, code, want, stderr)
+		}
+	}
+}
