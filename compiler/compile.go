@@ -15,14 +15,17 @@ import (
 
 // Options controls how rules are compiled into a build.
 type Options struct {
-	// Shards is the number of shard files; 0 derives it from the rule count
-	// and ShardRules, rounded up to a power of two so that small edits keep
-	// the count (and so the names of untouched shards) stable.
+	// Shards is the number of shard files, at most shardfmt.MaxShardCount
+	// (Compile fails beyond it); 0 derives it from the rule count and
+	// ShardRules, rounded up to a power of two (at most 65536) so that
+	// small edits keep the count (and so the names of untouched shards)
+	// stable.
 	Shards int
 	// ShardRules is the target number of rules per shard when Shards is 0.
 	// 0 means DefaultShardRules.
 	ShardRules int
-	// BloomFP is the Bloom filter's target false-positive rate (0: 1e-3).
+	// BloomFP is the Bloom filter's target false-positive rate, in
+	// [shardfmt.MinBloomFP, shardfmt.MaxBloomFP] (0: 1e-3).
 	BloomFP float64
 	// StrictTrailingSlash makes "/a" and "/a/" different keys.
 	StrictTrailingSlash bool
@@ -49,12 +52,13 @@ const (
 	DefaultMaxDestBytes   = 8 << 10
 )
 
-// maxShards bounds the shard count (shardfmt.ParseIndex accepts up to 1<<20).
+// maxShards bounds the shard count derived from ShardRules; a count given
+// in Options.Shards may go up to shardfmt.MaxShardCount.
 const maxShards = 1 << 16
 
 func (o *Options) shardCount(rules int) int {
 	if o.Shards > 0 {
-		return min(o.Shards, maxShards)
+		return o.Shards
 	}
 	per := o.ShardRules
 	if per <= 0 {

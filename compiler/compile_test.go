@@ -435,3 +435,19 @@ func TestNetlifyRulesAreFirstMatch(t *testing.T) {
 		t.Fatalf("got %v", ps)
 	}
 }
+
+// TestShardCountHonoured checks that an explicit Options.Shards is used as
+// given up to shardfmt.MaxShardCount (it was clamped to 65536 silently)
+// and refused beyond.
+func TestShardCountHonoured(t *testing.T) {
+	rs := rules(t, "/a /b", "/c /d")
+	b, _, err := Compile(rs, Options{Shards: 1<<16 + 1})
+	if err != nil || b.Index.ShardCount != 1<<16+1 || len(b.Shards) != 1<<16+1 {
+		t.Fatalf("Shards 65537: %v", err)
+	}
+	for _, n := range []int{-1, shardfmt.MaxShardCount + 1} {
+		if _, _, err := Compile(rs, Options{Shards: n}); err == nil || !strings.Contains(err.Error(), "Options.Shards") {
+			t.Errorf("Shards %d: err = %v, want a range error", n, err)
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/redirc/redirc/compiler"
+	"github.com/redirc/redirc/shardfmt"
 )
 
 // inputFlags are shared by build and check: how manifests are read and
@@ -172,9 +173,9 @@ an error, nothing is written and every problem is listed with file:line.
 Unchanged shards keep their names and bytes.`,
 		Flags: append(inputFlags(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "build directory to write (created if missing)", Required: true},
-			&cli.IntFlag{Name: "shards", Usage: "number of shard files (default: rules / --shard-rules, rounded up to a power of two)"},
+			&cli.IntFlag{Name: "shards", Usage: fmt.Sprintf("number of shard files, at most %d (default: rules / --shard-rules, rounded up to a power of two)", shardfmt.MaxShardCount)},
 			&cli.IntFlag{Name: "shard-rules", Value: compiler.DefaultShardRules, Usage: "target rules per shard when --shards is not given"},
-			&cli.Float64Flag{Name: "bloom-fp", Value: 1e-3, Usage: "Bloom filter false-positive target per shard"},
+			&cli.Float64Flag{Name: "bloom-fp", Value: 1e-3, Usage: fmt.Sprintf("Bloom filter false-positive target per shard, from %g to %g", shardfmt.MinBloomFP, shardfmt.MaxBloomFP)},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on stdout"},
 			&cli.StringFlag{Name: "problems", Value: "text", Usage: "how to print problems: text, json or github"},
 			&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile of the build to FILE"},
@@ -208,11 +209,14 @@ func runBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if fp := c.Float64("bloom-fp"); fp <= 0 || fp >= 1 {
-		return usageErr("--bloom-fp %v: want a rate between 0 and 1, such as 0.001", fp)
+	if fp := c.Float64("bloom-fp"); !(fp >= shardfmt.MinBloomFP && fp <= shardfmt.MaxBloomFP) { // also NaN
+		return usageErr("--bloom-fp %v: want a rate from %g to %g, such as 0.001", fp, shardfmt.MinBloomFP, shardfmt.MaxBloomFP)
 	}
-	if c.Int("shards") < 0 || c.Int("shard-rules") <= 0 {
-		return usageErr("--shards must be >= 0 and --shard-rules > 0")
+	if n := c.Int("shards"); n < 0 || n > shardfmt.MaxShardCount {
+		return usageErr("--shards %d: want 0 (derive from --shard-rules) to %d", n, shardfmt.MaxShardCount)
+	}
+	if c.Int("shard-rules") <= 0 {
+		return usageErr("--shard-rules must be > 0")
 	}
 	pf, err := problemFormat(c.String("problems"))
 	if err != nil {
