@@ -55,6 +55,9 @@ func Check(rules []Rule, opt Options) []Problem {
 // ErrInvalid. The output depends only on the rules and options: the same
 // input gives byte-identical shards and index.
 func Compile(rules []Rule, opt Options) (*Build, []Problem, error) {
+	if opt.Shards < 0 || opt.Shards > shardfmt.MaxShardCount {
+		return nil, nil, fmt.Errorf("compiler: Options.Shards %d out of range 0..%d", opt.Shards, shardfmt.MaxShardCount)
+	}
 	start := time.Now()
 	c := check(rules, opt)
 	sortProblems(c.probs)

@@ -15,14 +15,17 @@ import (
 
 // Options controls how rules are compiled into a build.
 type Options struct {
-	// Shards is the number of shard files; 0 derives it from the rule count
-	// and ShardRules, rounded up to a power of two so that small edits keep
-	// the count (and so the names of untouched shards) stable.
+	// Shards is the number of shard files, at most shardfmt.MaxShardCount
+	// (Compile fails beyond it); 0 derives it from the rule count and
+	// ShardRules, rounded up to a power of two (at most 65536) so that
+	// small edits keep the count (and so the names of untouched shards)
+	// stable.
 	Shards int
 	// ShardRules is the target number of rules per shard when Shards is 0.
 	// 0 means DefaultShardRules.
 	ShardRules int
-	// BloomFP is the Bloom filter's target false-positive rate (0: 1e-3).
+	// BloomFP is the Bloom filter's target false-positive rate, in
+	// [shardfmt.MinBloomFP, shardfmt.MaxBloomFP] (0: 1e-3).
 	BloomFP float64
 	// StrictTrailingSlash makes "/a" and "/a/" different keys.
 	StrictTrailingSlash bool
@@ -34,6 +37,10 @@ type Options struct {
 	// Now is the time against which "expires" is judged for warnings
 	// (zero: time.Now()). It never changes the output.
 	Now time.Time
+	// Reserved lists the paths the server answers itself (its health and
+	// metrics endpoints, say); a rule on one is reported as a Warning and
+	// kept. None by default: the compiler knows no server.
+	Reserved []Reserved
 }
 
 // DefaultShardRules is the default target number of rules per shard.
@@ -45,12 +52,13 @@ const (
 	DefaultMaxDestBytes   = 8 << 10
 )
 
-// maxShards bounds the shard count (shardfmt.ParseIndex accepts up to 1<<20).
+// maxShards bounds the shard count derived from ShardRules; a count given
+// in Options.Shards may go up to shardfmt.MaxShardCount.
 const maxShards = 1 << 16
 
 func (o *Options) shardCount(rules int) int {
 	if o.Shards > 0 {
-		return min(o.Shards, maxShards)
+		return o.Shards
 	}
 	per := o.ShardRules
 	if per <= 0 {
@@ -149,6 +157,7 @@ func check(rules []Rule, opt Options) *checked {
 	if now.IsZero() {
 		now = time.Now()
 	}
+	opt.Reserved = normReserved(opt.Reserved)
 	maxSrc, maxDst := opt.MaxSourceBytes, opt.MaxDestBytes
 	if maxSrc <= 0 {
 		maxSrc = DefaultMaxSourceBytes
@@ -190,12 +199,13 @@ func check(rules []Rule, opt Options) *checked {
 			if prev.dest == r.dest && c.src(prev).Status == in.Status && prev.flags == r.flags && prev.exp == r.exp {
 				c.warnf(in.Pos, "duplicate rule: %s is already defined at %s with the same outcome", in.Source, c.src(prev).Pos)
 			} else {
-				hint := ""
+				p := Problem{Pos: in.Pos, Severity: Error,
+					Msg: fmt.Sprintf("conflicting rule: %s is already defined at %s (%d %s) but here it is %d %s",
+						in.Source, c.src(prev).Pos, c.src(prev).Status, orDash(prev.dest), in.Status, orDash(r.dest))}
 				if c.src(prev).Source != in.Source && strings.TrimSuffix(c.src(prev).Source, "/") == strings.TrimSuffix(in.Source, "/") {
-					hint = " (paths that differ only by a trailing slash are one path unless built with --strict-trailing-slash)"
+					p.Hint = HintStrictTrailingSlash
 				}
-				c.errorf(in.Pos, "conflicting rule: %s is already defined at %s (%d %s) but here it is %d %s%s",
-					in.Source, c.src(prev).Pos, c.src(prev).Status, orDash(prev.dest), in.Status, orDash(r.dest), hint)
+				c.probs = append(c.probs, p)
 			}
 			continue
 		}
@@ -238,10 +248,14 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 		ok = false
 	}
 	if len(in.Source) > maxSrc {
-		bad("source is %d bytes long, over the limit of %d", len(in.Source), maxSrc)
+		*probs = append(*probs, Problem{Pos: in.Pos, Severity: Error, Hint: HintMaxSourceBytes,
+			Msg: fmt.Sprintf("source is %d bytes long, over the limit of %d", len(in.Source), maxSrc)})
+		ok = false
 	}
 	if len(in.Destination) > maxDst {
-		bad("destination is %d bytes long, over the limit of %d", len(in.Destination), maxDst)
+		*probs = append(*probs, Problem{Pos: in.Pos, Severity: Error, Hint: HintMaxDestBytes,
+			Msg: fmt.Sprintf("destination is %d bytes long, over the limit of %d", len(in.Destination), maxDst)})
+		ok = false
 	}
 	if i := ctlIndex(in.Source); i >= 0 {
 		bad("source contains control character %q at byte %d", in.Source[i], i)
@@ -299,9 +313,7 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 		return false
 	}
 	r.hostLen = uint16(len(host))
-	if p := r.path(); len(p) >= 8 && strings.EqualFold(p[:8], "/.redirc") && (len(p) == 8 || p[8] == '/') {
-		warnf(probs, in.Pos, "%s is under /.redirc/, where redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)", in.Source)
-	}
+	warnReserved(probs, in, r.path(), opt.Reserved)
 
 	// Destination.
 	dest := in.Destination

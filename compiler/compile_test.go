@@ -383,10 +383,45 @@ func TestFailedWriteLeavesPreviousOutput(t *testing.T) {
 	}
 }
 
-func TestAdminPathWarning(t *testing.T) {
-	ps := Check(rules(t, "/.redirc/healthz /x", "/.Redirc/* /y", "/.redirection /z"), Options{})
-	if len(ps) != 2 || ps[0].Pos.Line != 2 || ps[1].Pos.Line != 3 || ps[0].Severity != Warning || !strings.Contains(ps[0].Msg, "--admin-addr") {
-		t.Fatalf("got %v", ps)
+// TestReservedPaths checks that a rule on a path in Options.Reserved is a
+// warning (and stays in the build), and that without reserved paths the
+// same rules are not.
+func TestReservedPaths(t *testing.T) {
+	rs := rules(t,
+		"/.redirc/healthz /x",   // 2: under the reserved prefix
+		"/.Redirc/* /y",         // 3: the prefix itself, any case
+		"/.redirection /z",      // 4: not under it
+		"/%2Eredirc/metrics /w", // 5: the same path, percent-encoded
+		"/status/ /v",           // 6: the exact reserved path, trailing slash
+		"/status/more /u",       // 7: not reserved: /status is exact
+		"/* /t",                 // 8: a catch-all covers reserved paths but is not on one
+	)
+	if ps := Check(rs, Options{}); len(ps) != 0 {
+		t.Errorf("without reserved paths: %v", ps)
+	}
+	reserved := []Reserved{
+		{Path: "/.redirc/", Prefix: true, Why: "the server answers its own endpoints"},
+		{Path: "/STATUS", Why: "the load balancer asks"},
+	}
+	ps := Check(rs, Options{Reserved: reserved})
+	want := []string{
+		"test.csv:2: warning: /.redirc/healthz is under /.redirc/, where the server answers its own endpoints",
+		"test.csv:3: warning: /.Redirc/* is under /.redirc/, where the server answers its own endpoints",
+		"test.csv:5: warning: /%2Eredirc/metrics is under /.redirc/, where the server answers its own endpoints",
+		"test.csv:6: warning: /status/ matches /status, where the load balancer asks",
+	}
+	var got []string
+	for _, p := range ps {
+		got = append(got, p.String())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if b, _, err := Compile(rs, Options{Reserved: reserved}); err != nil || b.Stats.Rules != len(rs) {
+		t.Errorf("rules on reserved paths must stay in the build: %v", err)
+	}
+	if reserved[0].Path != "/.redirc/" {
+		t.Errorf("Check changed the caller's Reserved: %+v", reserved)
 	}
 }
 
@@ -398,5 +433,21 @@ func TestNetlifyRulesAreFirstMatch(t *testing.T) {
 	ps = Check(rs, Options{})
 	if len(ps) != 1 || !strings.Contains(ps[0].Msg, "shadowed by the earlier splat rule") {
 		t.Fatalf("got %v", ps)
+	}
+}
+
+// TestShardCountHonoured checks that an explicit Options.Shards is used as
+// given up to shardfmt.MaxShardCount (it was clamped to 65536 silently)
+// and refused beyond.
+func TestShardCountHonoured(t *testing.T) {
+	rs := rules(t, "/a /b", "/c /d")
+	b, _, err := Compile(rs, Options{Shards: 1<<16 + 1})
+	if err != nil || b.Index.ShardCount != 1<<16+1 || len(b.Shards) != 1<<16+1 {
+		t.Fatalf("Shards 65537: %v", err)
+	}
+	for _, n := range []int{-1, shardfmt.MaxShardCount + 1} {
+		if _, _, err := Compile(rs, Options{Shards: n}); err == nil || !strings.Contains(err.Error(), "Options.Shards") {
+			t.Errorf("Shards %d: err = %v, want a range error", n, err)
+		}
 	}
 }

@@ -8,9 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -108,8 +106,7 @@ func DetectFormat(name string) (Format, error) {
 		return FormatNetlify, nil
 	}
 	return FormatAuto, fmt.Errorf("%w: cannot tell the format of %q from its name "+
-		"(expected .csv, .json, .jsonl, .ndjson, .tsv, .txt or _redirects, optionally .gz or .zst); "+
-		"name the format with --format csv|json|jsonl|netlify|tsv", ErrUnknownFormat, name)
+		"(expected .csv, .json, .jsonl, .ndjson, .tsv, .txt or _redirects, optionally .gz or .zst)", ErrUnknownFormat, name)
 }
 
 // ReadFile reads the manifest in the named file, decompressing it first
@@ -129,7 +126,7 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 			return nil, nil, fmt.Errorf("%s: gzip: %w", name, err)
 		}
 		defer zr.Close()
-		r = decodeErrors{zr, "gzip"}
+		r = decodeErrors{r: zr, codec: "gzip"}
 	case strings.HasSuffix(lower, ".zst"):
 		window := uint64(zstdMaxWindow)
 		if lim := opt.maxInput(); lim < int64(window) {
@@ -143,7 +140,7 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 			return nil, nil, fmt.Errorf("%s: zstd: %w", name, err)
 		}
 		defer zr.Close()
-		r = decodeErrors{zr, "zstd"}
+		r = decodeErrors{r: zr, codec: "zstd", window: int64(window)}
 	}
 	return Read(name, r, opt)
 }
@@ -202,13 +199,16 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 	case FormatTSV:
 		err = m.readTSV(br)
 	}
-	var pe *posError
+	var le *LimitError
 	switch {
-	case err == nil, errors.As(err, &pe):
+	case err == nil:
+	case errors.As(err, &le):
+		if le.Pos.File == "" {
+			le.Pos.File = name
+		}
+		err = le
 	case errors.Is(err, ErrInputTooLarge):
-		err = fmt.Errorf("%s: stopped after %d bytes: %w (MaxInputBytes); "+
-			"raise the limit if the manifest is really this large: a compressed one that expands this far is likely a decompression bomb",
-			name, limited.max, ErrInputTooLarge)
+		err = &LimitError{Pos: Pos{File: name}, Limit: OptionMaxInputBytes, Max: limited.max, kind: limitInput, err: ErrInputTooLarge}
 	default:
 		err = fmt.Errorf("%s: %w", name, err)
 	}
@@ -216,11 +216,12 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 }
 
 // decodeErrors names the codec in a decompressor's errors ("unexpected
-// EOF" alone does not say the .gz is truncated) and explains zstd's
-// refusal of large windows.
+// EOF" alone does not say the .gz is truncated) and turns zstd's refusal
+// of large windows into a LimitError.
 type decodeErrors struct {
-	r     io.Reader
-	codec string
+	r      io.Reader
+	codec  string
+	window int64 // the largest zstd window allowed
 }
 
 func (d decodeErrors) Read(p []byte) (int, error) {
@@ -228,8 +229,7 @@ func (d decodeErrors) Read(p []byte) (int, error) {
 	switch {
 	case err == nil || err == io.EOF:
 	case errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded):
-		err = fmt.Errorf("zstd: the stream asks for a window larger than redirc allows "+
-			"(%d MiB, or MaxInputBytes if smaller): %w", zstdMaxWindow>>20, err)
+		err = &LimitError{Limit: OptionMaxInputBytes, Max: d.window, kind: limitZstdWindow, err: err}
 	default:
 		err = fmt.Errorf("%s: %w", d.codec, err)
 	}
@@ -249,16 +249,6 @@ func (o ReadOptions) maxInput() int64 {
 	}
 	return o.MaxInputBytes
 }
-
-// posError is an error that stops reading at a known place.
-type posError struct {
-	pos Pos
-	msg string
-	err error
-}
-
-func (e *posError) Error() string { return e.pos.String() + ": " + e.msg }
-func (e *posError) Unwrap() error { return e.err }
 
 // manifestReader holds what one Read call has found so far.
 type manifestReader struct {
@@ -346,43 +336,8 @@ func (m *manifestReader) unsupported(line int, what string) {
 
 // tooLong records a line longer than MaxLineBytes.
 func (m *manifestReader) tooLong(line int) {
-	m.errorf(line, "line is longer than %d bytes (MaxLineBytes); skipped", m.opt.MaxLineBytes)
-}
-
-// defaultStatus is the status of a rule that gives neither a status nor
-// "permanent", in a format whose own default is def.
-func (m *manifestReader) defaultStatus(def int) int {
-	if m.opt.DefaultStatus != 0 {
-		return m.opt.DefaultStatus
-	}
-	return def
-}
-
-// redirectStatus reports whether redirc serves the status.
-func redirectStatus(code int) bool {
-	switch code {
-	case 301, 302, 303, 307, 308, 410:
-		return true
-	}
-	return false
-}
-
-const redirectStatusList = "301, 302, 303, 307, 308 or 410"
-
-// parseStatusCode parses a decimal status of 1 to 3 digits.
-func parseStatusCode[T string | []byte](s T) (int, bool) {
-	if len(s) == 0 || len(s) > 3 {
-		return 0, false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
+	m.problems = append(m.problems, Problem{Pos: m.pos(line), Severity: Error, Hint: HintMaxLineBytes,
+		Msg: fmt.Sprintf("line is longer than %d bytes; skipped", m.opt.MaxLineBytes)})
 }
 
 // inputLimiter fails with ErrInputTooLarge once more than max bytes
@@ -474,116 +429,4 @@ func (lr *lineReader) next() (line []byte, ok bool) {
 		}
 		return frag, true
 	}
-}
-
-// ruleField identifies a rule field by its canonical name.
-type ruleField uint8
-
-const (
-	fieldUnknown ruleField = iota
-	fieldSource
-	fieldDestination
-	fieldPermanent
-	fieldStatus
-	fieldCaseSensitive
-	fieldQuery
-	fieldExpires
-	fieldHas     // vercel.json condition, unsupported
-	fieldMissing // vercel.json condition, unsupported
-	numRuleFields
-)
-
-// ruleFieldNames lists the accepted field names; aliases follow their
-// canonical name (Vercel's docs, CLI and SDKs use both spellings).
-var ruleFieldNames = []struct {
-	name  string
-	field ruleField
-}{
-	{"source", fieldSource},
-	{"destination", fieldDestination},
-	{"permanent", fieldPermanent},
-	{"statusCode", fieldStatus},
-	{"status", fieldStatus},
-	{"caseSensitive", fieldCaseSensitive},
-	{"sensitive", fieldCaseSensitive},
-	{"query", fieldQuery},
-	{"preserveQueryParams", fieldQuery},
-	{"expires", fieldExpires},
-}
-
-const knownFieldList = "source, destination, permanent, statusCode (or status), caseSensitive (or sensitive), query (or preserveQueryParams), expires"
-
-// lookupField finds a field by its exact name, returning the name as a
-// constant string.
-func lookupField(name []byte) (ruleField, string) {
-	switch string(name) { // no allocation: the compiler compares in place
-	case "source":
-		return fieldSource, "source"
-	case "destination":
-		return fieldDestination, "destination"
-	case "permanent":
-		return fieldPermanent, "permanent"
-	case "statusCode":
-		return fieldStatus, "statusCode"
-	case "status":
-		return fieldStatus, "status"
-	case "caseSensitive":
-		return fieldCaseSensitive, "caseSensitive"
-	case "sensitive":
-		return fieldCaseSensitive, "sensitive"
-	case "query":
-		return fieldQuery, "query"
-	case "preserveQueryParams":
-		return fieldQuery, "preserveQueryParams"
-	case "expires":
-		return fieldExpires, "expires"
-	}
-	return fieldUnknown, ""
-}
-
-// lookupFieldFold finds a field ignoring case and returns its canonical
-// spelling too.
-func lookupFieldFold(name string) (ruleField, string) {
-	for _, f := range ruleFieldNames {
-		if strings.EqualFold(f.name, name) {
-			return f.field, f.name
-		}
-	}
-	return fieldUnknown, ""
-}
-
-// unknownFieldMsg describes an unknown field, suggesting the intended name
-// when only the letter case is off.
-func unknownFieldMsg(name string) string {
-	if _, canon := lookupFieldFold(name); canon != "" {
-		return fmt.Sprintf("unknown field %q (field names are case-sensitive: did you mean %q?)", name, canon)
-	}
-	return fmt.Sprintf("unknown field %q (known fields: %s)", name, knownFieldList)
-}
-
-// parseBool parses a CSV boolean: t, f, true or false in any case.
-func parseBool(s string) (v, ok bool) {
-	switch len(s) {
-	case 1:
-		switch s[0] {
-		case 't', 'T':
-			return true, true
-		case 'f', 'F':
-			return false, true
-		}
-	case 4:
-		return true, strings.EqualFold(s, "true")
-	case 5:
-		return false, strings.EqualFold(s, "false")
-	}
-	return false, false
-}
-
-// parseExpires parses an RFC 3339 time.
-func parseExpires(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("invalid expires %s: want an RFC 3339 time like 2030-01-31T00:00:00Z", strconv.Quote(s))
-	}
-	return t, nil
 }

@@ -52,7 +52,6 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 		}
 	}
 
-	def := m.defaultStatus(307)
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -87,7 +86,7 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 			m.errorf(line, "row has %d of the %d fields named in the header on line %d", len(rec), len(cols), headerLine)
 			continue
 		}
-		m.csvRecord(rec, cols, names, line, def)
+		m.csvRecord(rec, cols, names, line)
 	}
 	m.csvFlushLong(lines, 1<<62)
 	return lines.lr.err
@@ -133,90 +132,43 @@ func (m *manifestReader) csvHeader(names []string, line int) []ruleField {
 	return cols
 }
 
-// csvRecord turns one data record into a rule, or into problems.
-func (m *manifestReader) csvRecord(rec []string, cols []ruleField, names []string, line, def int) {
-	var r Rule
-	status, permanent, hasPermanent := 0, false, false
-	bad := false
+// csvRecord turns one data record into a rule, or into problems. Cells
+// are typed here (trimmed; booleans t, f, true or false; an empty cell is
+// absent); finish resolves them as it does JSON fields.
+func (m *manifestReader) csvRecord(rec []string, cols []ruleField, names []string, line int) {
+	r := ruleRecord{line: line}
 	for i, v := range rec {
-		switch cols[i] {
+		f := cols[i]
+		switch f {
 		case fieldSource:
-			r.Source = v
+			r.rule.Source = v
+			continue
 		case fieldDestination:
-			r.Destination = v
+			r.rule.Destination = v
+			continue
+		case fieldUnknown:
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		switch f {
 		case fieldStatus:
-			v = strings.TrimSpace(v)
-			if v == "" {
-				break
-			}
-			code, ok := parseStatusCode(v)
-			switch {
-			case !ok:
-				m.errorf(line, "invalid %s %q: want a number, one of %s", names[i], v, redirectStatusList)
-				bad = true
-			case !redirectStatus(code):
-				m.errorf(line, "%s %d is not one of %s", names[i], code, redirectStatusList)
-				bad = true
-			default:
-				status = code
-			}
+			setStatus(m, &r, names[i], v)
 		case fieldPermanent, fieldCaseSensitive, fieldQuery:
-			v = strings.TrimSpace(v)
-			if v == "" {
-				break
-			}
 			b, ok := parseBool(v)
 			if !ok {
 				m.errorf(line, "invalid %s %q: want t, f, true or false", names[i], v)
-				bad = true
-				break
+				r.bad = true
+				continue
 			}
-			switch cols[i] {
-			case fieldPermanent:
-				permanent, hasPermanent = b, true
-			case fieldCaseSensitive:
-				r.CaseSensitive = b
-			case fieldQuery:
-				r.Query = b
-			}
+			r.setFlag(f, b)
 		case fieldExpires:
-			v = strings.TrimSpace(v)
-			if v == "" {
-				break
-			}
-			t, err := parseExpires(v)
-			if err != nil {
-				m.errorf(line, "%v", err)
-				bad = true
-				break
-			}
-			r.Expires = t
+			r.expires = v
 		}
 	}
-	switch {
-	case status != 0:
-		r.Status = status
-	case hasPermanent && permanent:
-		r.Status = 308
-	case hasPermanent:
-		r.Status = 307
-	default:
-		r.Status = def
-	}
-	if r.Source == "" {
-		m.errorf(line, "missing source")
-		bad = true
-	}
-	if r.Destination == "" && r.Status != 410 {
-		m.errorf(line, "missing destination")
-		bad = true
-	}
-	if bad {
-		return
-	}
-	m.literalPatternHint(line, r.Source)
-	r.Pos = Pos{File: m.name, Line: line}
-	m.add(r)
+	m.finish(&r, false)
 }
 
 // csvEmpty reports whether every field of a record is empty.

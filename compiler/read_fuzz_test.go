@@ -13,7 +13,7 @@ import (
 
 var rdUpdateGolden = flag.Bool("update-manifests", false, "rewrite testdata/manifests/*.golden from the readers' output")
 
-const rdManifests = "../testdata/manifests"
+const rdManifests = "testdata/manifests"
 
 // TestReadManifestsGolden reads every fixture in testdata/manifests and
 // compares the rules and problems with its .golden file.
@@ -101,9 +101,9 @@ func rdFuzzRead(t *testing.T, format Format, data []byte, small bool) {
 	lines := bytes.Count(data, []byte("\n")) + 1
 	if err != nil {
 		// An error that stops reading names the place too.
-		var pe *posError
-		if !errors.As(err, &pe) || pe.pos.File != name || pe.pos.Line < 1 || pe.pos.Line > lines ||
-			!strings.HasPrefix(err.Error(), pe.pos.String()+": ") {
+		var le *LimitError
+		if !errors.As(err, &le) || le.Pos.File != name || le.Pos.Line < 1 || le.Pos.Line > lines ||
+			!strings.HasPrefix(err.Error(), le.Pos.String()+": ") {
 			t.Errorf("error %q: want %s:LINE with a line in 1..%d", err, name, lines)
 		}
 	}

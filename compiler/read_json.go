@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 )
 
 // readJSON reads a JSON array of rule objects (Vercel bulk redirects) or a
@@ -59,7 +56,8 @@ func (m *manifestReader) jsonTop(dec *json.Decoder, in *jsonInput) error {
 	case err != nil:
 		return m.jsonFail(dec, in, err)
 	}
-	m.errorf(in.line(dec.InputOffset()-1), "%s after the top-level JSON value: a JSON file holds one array (for one rule object per line use --format jsonl)", jsonTokenKind(tok))
+	m.problems = append(m.problems, Problem{Pos: m.pos(in.line(dec.InputOffset() - 1)), Severity: Error, Hint: HintFormatJSONL,
+		Msg: jsonTokenKind(tok) + " after the top-level JSON value: a JSON file holds one array"})
 	return errJSONStop
 }
 
@@ -77,8 +75,8 @@ func (m *manifestReader) jsonRules(dec *json.Decoder, in *jsonInput, vercel bool
 		// exactly the value, so the value starts len(raw) bytes back.
 		line := in.line(end - int64(len(raw)))
 		if len(raw) > m.opt.MaxLineBytes {
-			return &posError{pos: m.pos(line), err: ErrLineTooLong,
-				msg: fmt.Sprintf("rule object of %d bytes is longer than %d bytes (MaxLineBytes)", len(raw), m.opt.MaxLineBytes)}
+			return &LimitError{Pos: m.pos(line), Limit: OptionMaxLineBytes, Max: int64(m.opt.MaxLineBytes), Size: int64(len(raw)),
+				kind: limitRuleObject, err: ErrLineTooLong}
 		}
 		m.jsonRule(raw, line, vercel)
 	}
@@ -174,8 +172,8 @@ func (m *manifestReader) jsonFail(dec *json.Decoder, in *jsonInput, err error) e
 		return in.err
 	}
 	if errors.Is(err, errJSONTooLong) {
-		return &posError{pos: m.pos(in.line(in.mark)), err: ErrLineTooLong,
-			msg: fmt.Sprintf("JSON value longer than %d bytes (MaxLineBytes)", m.opt.MaxLineBytes)}
+		return &LimitError{Pos: m.pos(in.line(in.mark)), Limit: OptionMaxLineBytes, Max: int64(m.opt.MaxLineBytes),
+			kind: limitJSONValue, err: ErrLineTooLong}
 	}
 	var se *json.SyntaxError
 	switch {
@@ -299,8 +297,10 @@ func (m *manifestReader) readJSONL(br *bufio.Reader) error {
 }
 
 // jsonRule reads one rule object from b, which holds it whole (and
-// nothing but white space around it). vercel selects vercel.json rules:
-// path-to-regexp sources and "permanent" defaulting to true.
+// nothing but white space around it), checking the JSON types of its
+// fields; finish resolves them as it does CSV cells. vercel selects
+// vercel.json rules: path-to-regexp sources and "permanent" defaulting to
+// true.
 func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 	p := &m.jp
 	p.b, p.i, p.vals = b, 0, p.vals[:0]
@@ -312,15 +312,11 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 		}
 	}
 	var (
-		seen                       [numRuleFields]string // spelling used, "" = absent
-		wrongType                  [numRuleFields]bool
-		srcOff, srcEnd             = -1, 0
-		dstOff, dstEnd             = -1, 0
-		expOff, expEnd             = -1, 0
-		status                     int
-		permanent, caseSens, query jsonBoolField
-		bad                        bool
-		why                        []string
+		seen           [numRuleFields]string // spelling used, "" = absent
+		srcOff, srcEnd = -1, 0
+		dstOff, dstEnd = -1, 0
+		expOff, expEnd = -1, 0
+		rec            = ruleRecord{line: line}
 	)
 	nProblems := len(m.problems)
 	syntaxOK := p.object(func(key []byte, kind byte, v []byte) {
@@ -333,7 +329,7 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 				f, spelling = fieldMissing, "missing"
 			default:
 				m.errorf(line, "%s", unknownFieldMsg(string(key)))
-				bad = true
+				rec.bad = true
 				return
 			}
 		}
@@ -343,7 +339,7 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 			} else {
 				m.errorf(line, "fields %q and %q are the same field; give one", prev, spelling)
 			}
-			bad = true
+			rec.bad = true
 			return
 		}
 		seen[f] = spelling
@@ -352,8 +348,13 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 		}
 		wrong := func(want string) {
 			m.errorf(line, "%s must be %s, not %s", spelling, want, jsonValueKind(kind))
-			wrongType[f] = true
-			bad = true
+			rec.bad = true
+			switch f {
+			case fieldSource:
+				rec.noSource = true
+			case fieldDestination:
+				rec.noDest = true
+			}
 		}
 		switch f {
 		case fieldSource, fieldDestination, fieldExpires:
@@ -376,33 +377,15 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 				wrong("a number")
 				return
 			}
-			code, ok := parseStatusCode(v)
-			switch {
-			case !ok:
-				m.errorf(line, "invalid %s %s: want one of %s", spelling, v, redirectStatusList)
-				bad = true
-			case !redirectStatus(code):
-				m.errorf(line, "%s %d is not one of %s", spelling, code, redirectStatusList)
-				bad = true
-			default:
-				status = code
-			}
+			setStatus(m, &rec, spelling, v)
 		case fieldPermanent, fieldCaseSensitive, fieldQuery:
 			if kind != 't' && kind != 'f' {
 				wrong("true or false")
 				return
 			}
-			val := jsonBoolField{set: true, v: kind == 't'}
-			switch f {
-			case fieldPermanent:
-				permanent = val
-			case fieldCaseSensitive:
-				caseSens = val
-			default:
-				query = val
-			}
+			rec.setFlag(f, kind == 't')
 		case fieldHas, fieldMissing:
-			why = append(why, fmt.Sprintf("%q conditions", spelling))
+			rec.why = append(rec.why, fmt.Sprintf("%q conditions", spelling))
 		}
 	})
 	if !syntaxOK {
@@ -411,68 +394,18 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 		return
 	}
 
-	var r Rule
 	s := string(p.vals) // one allocation for all strings of the rule
 	if srcOff >= 0 {
-		r.Source = s[srcOff:srcEnd]
+		rec.rule.Source = s[srcOff:srcEnd]
 	}
 	if dstOff >= 0 {
-		r.Destination = s[dstOff:dstEnd]
+		rec.rule.Destination = s[dstOff:dstEnd]
 	}
-	if expOff >= 0 && expEnd > expOff {
-		t, err := parseExpires(s[expOff:expEnd])
-		if err != nil {
-			m.errorf(line, "%v", err)
-			bad = true
-		}
-		r.Expires = t
+	if expOff >= 0 {
+		rec.expires = s[expOff:expEnd]
 	}
-	r.CaseSensitive, r.Query = caseSens.v, query.v
-	switch {
-	case status != 0 && permanent.set && vercel:
-		m.errorf(line, "%s and permanent cannot both be set in vercel.json", seen[fieldStatus])
-		bad = true
-	case status != 0:
-		r.Status = status
-	case permanent.set && permanent.v:
-		r.Status = 308
-	case permanent.set:
-		r.Status = 307
-	case vercel:
-		r.Status = m.defaultStatus(308)
-	default:
-		r.Status = m.defaultStatus(307)
-	}
-	if r.Source == "" && !wrongType[fieldSource] {
-		m.errorf(line, "missing source")
-		bad = true
-	}
-	if r.Destination == "" && r.Status != 410 && !wrongType[fieldDestination] {
-		m.errorf(line, "missing destination")
-		bad = true
-	}
-	if vercel && r.Source != "" {
-		src, dst, pattern := vercelSource(r.Source, r.Destination)
-		if pattern != "" {
-			why = append(why, pattern)
-		}
-		r.Source, r.Destination = src, dst
-	}
-	if len(why) > 0 {
-		m.unsupported(line, strings.Join(why, "; "))
-		bad = true
-	}
-	if bad {
-		return
-	}
-	if !vercel {
-		m.literalPatternHint(line, r.Source)
-	}
-	r.Pos = Pos{File: m.name, Line: line}
-	m.add(r)
+	m.finish(&rec, vercel)
 }
-
-type jsonBoolField struct{ set, v bool }
 
 // jsonSyntaxMsg describes why b is not valid JSON, in encoding/json's
 // words when it agrees.
@@ -499,429 +432,4 @@ func jsonValueKind(c byte) string {
 		return "null"
 	}
 	return "a number"
-}
-
-// vercelSource translates a vercel.json source, written in path-to-regexp
-// syntax. A source without patterns is literal. A final "/:name*" (any
-// number of trailing segments) becomes the prefix rule "/*", and ":name"
-// in the destination becomes ":splat". Every other pattern (":name" alone,
-// "(regex)", ":name(...)", modifiers, groups) is described in why.
-func vercelSource(src, dst string) (source, destination, why string) {
-	if vercelPatternAt(src) < 0 {
-		return src, dst, ""
-	}
-	if strings.HasSuffix(src, "*") {
-		if j := strings.LastIndex(src, "/:"); j >= 0 {
-			name := src[j+2 : len(src)-1]
-			if name != "" && vercelWord(name) && vercelPatternAt(src[:j]) < 0 {
-				return src[:j] + "/*", vercelSplat(dst, name), ""
-			}
-		}
-	}
-	return src, dst, fmt.Sprintf("path pattern %q (only a final \"/:name*\" is supported)", src)
-}
-
-// literalPatternHint warns when a source in a bulk-redirect file (CSV,
-// JSON array, JSONL), where sources are literal paths, ends like a
-// vercel.json pattern "/:name*": the author most likely meant a prefix rule.
-func (m *manifestReader) literalPatternHint(line int, source string) {
-	if !strings.HasSuffix(source, "*") {
-		return
-	}
-	j := strings.LastIndex(source, "/:")
-	if j < 0 || !vercelWord(source[j+2:len(source)-1]) || j+3 == len(source) {
-		return
-	}
-	m.problems = append(m.problems, Problem{Pos: m.pos(line), Severity: Warning,
-		Msg: fmt.Sprintf("source %q is a literal path here (bulk-redirect sources have no patterns): "+
-			"for a prefix rule write %q and :splat in the destination", source, source[:j]+"/*")})
-}
-
-// vercelPatternAt returns the index of the first path-to-regexp syntax in
-// s, or -1.
-func vercelPatternAt(s string) int {
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case ':':
-			if i+1 < len(s) && vercelWordByte(s[i+1]) {
-				return i
-			}
-		case '(', ')', '{', '}', '*', '+', '?', '\\':
-			return i
-		}
-	}
-	return -1
-}
-
-func vercelWordByte(c byte) bool {
-	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-}
-
-func vercelWord(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if !vercelWordByte(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// vercelSplat replaces ":name" and ":name*" in dst by ":splat".
-func vercelSplat(dst, name string) string {
-	param := ":" + name
-	if !strings.Contains(dst, param) {
-		return dst
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(dst, param)
-		if i < 0 {
-			b.WriteString(dst)
-			return b.String()
-		}
-		end := i + len(param)
-		if end < len(dst) && vercelWordByte(dst[end]) { // ":names" is another parameter
-			b.WriteString(dst[:end])
-			dst = dst[end:]
-			continue
-		}
-		b.WriteString(dst[:i])
-		b.WriteString(":splat")
-		if end < len(dst) && dst[end] == '*' {
-			end++
-		}
-		dst = dst[end:]
-	}
-}
-
-// jsonScanner parses one JSON object holding a rule, without allocating:
-// encoding/json's reflection and map decoding cost several allocations per
-// field, and its case-insensitive field matching would hide misspelled
-// names. It accepts exactly the JSON that encoding/json accepts
-// (FuzzReadJSONL checks this) and unquotes strings the same way.
-type jsonScanner struct {
-	b    []byte
-	i    int
-	vals []byte // unquoted string values of the current rule
-	key  []byte // the current key, unquoted
-	err  string // why the input is not valid JSON
-}
-
-// maxJSONDepth bounds nesting in skipped values, as encoding/json does.
-const maxJSONDepth = 10000
-
-func (p *jsonScanner) ws() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func (p *jsonScanner) fail(msg string) bool {
-	if p.err == "" {
-		p.err = msg
-	}
-	return false
-}
-
-// object parses the whole input as one object, calling field for each
-// member with its unquoted key, the kind of its value ('"' string, '0'
-// number, 't' true, 'f' false, 'n' null, '{' object, '[' array) and the
-// value's raw bytes. It reports whether the input is valid JSON.
-func (p *jsonScanner) object(field func(key []byte, kind byte, v []byte)) bool {
-	p.err = ""
-	p.ws()
-	if p.i >= len(p.b) || p.b[p.i] != '{' {
-		return p.fail("want an object")
-	}
-	p.i++
-	p.ws()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
-		return p.end()
-	}
-	for {
-		p.ws()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return p.fail("want a string key")
-		}
-		kStart := p.i
-		if !p.str() {
-			return false
-		}
-		p.key = appendJSONUnquoted(p.key[:0], p.b[kStart+1:p.i-1])
-		key := p.key
-		p.ws()
-		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return p.fail("want ':' after the key")
-		}
-		p.i++
-		p.ws()
-		if p.i >= len(p.b) {
-			return p.fail("unexpected end")
-		}
-		kind, vStart := p.b[p.i], p.i
-		if !p.value(0) {
-			return false
-		}
-		if kind == '-' || '0' <= kind && kind <= '9' {
-			kind = '0'
-		}
-		field(key, kind, p.b[vStart:p.i])
-		p.ws()
-		if p.i >= len(p.b) {
-			return p.fail("unexpected end")
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return p.end()
-		default:
-			return p.fail("want ',' or '}'")
-		}
-	}
-}
-
-// end checks that only white space follows.
-func (p *jsonScanner) end() bool {
-	p.ws()
-	if p.i != len(p.b) {
-		return p.fail("unexpected data after the object")
-	}
-	return true
-}
-
-// value skips one value, checking its syntax.
-func (p *jsonScanner) value(depth int) bool {
-	if depth > maxJSONDepth {
-		return p.fail("nested too deeply")
-	}
-	if p.i >= len(p.b) {
-		return p.fail("unexpected end")
-	}
-	switch c := p.b[p.i]; {
-	case c == '"':
-		return p.str()
-	case c == '{' || c == '[':
-		closing := byte('}')
-		if c == '[' {
-			closing = ']'
-		}
-		p.i++
-		p.ws()
-		if p.i < len(p.b) && p.b[p.i] == closing {
-			p.i++
-			return true
-		}
-		for {
-			p.ws()
-			if c == '{' {
-				if p.i >= len(p.b) || p.b[p.i] != '"' || !p.str() {
-					return p.fail("want a string key")
-				}
-				p.ws()
-				if p.i >= len(p.b) || p.b[p.i] != ':' {
-					return p.fail("want ':' after the key")
-				}
-				p.i++
-				p.ws()
-			}
-			if !p.value(depth + 1) {
-				return false
-			}
-			p.ws()
-			if p.i >= len(p.b) {
-				return p.fail("unexpected end")
-			}
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-			case closing:
-				p.i++
-				return true
-			default:
-				return p.fail("want ',' or a closing bracket")
-			}
-		}
-	case c == 't':
-		return p.lit("true")
-	case c == 'f':
-		return p.lit("false")
-	case c == 'n':
-		return p.lit("null")
-	case c == '-' || '0' <= c && c <= '9':
-		return p.number()
-	}
-	return p.fail("invalid character")
-}
-
-func (p *jsonScanner) lit(s string) bool {
-	if !bytes.HasPrefix(p.b[p.i:], []byte(s)) {
-		return p.fail("invalid literal")
-	}
-	p.i += len(s)
-	return true
-}
-
-// number skips -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (p *jsonScanner) number() bool {
-	b := p.b
-	i := p.i
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	digits := func() bool {
-		start := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		return i > start
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case !digits():
-		p.i = i
-		return p.fail("invalid number")
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if !digits() {
-			p.i = i
-			return p.fail("invalid number")
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if !digits() {
-			p.i = i
-			return p.fail("invalid number")
-		}
-	}
-	p.i = i
-	return true
-}
-
-// str skips a string, checking its escapes; p.b[p.i] is the opening quote.
-func (p *jsonScanner) str() bool {
-	b := p.b
-	for i := p.i + 1; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '"':
-			p.i = i + 1
-			return true
-		case c == '\\':
-			i++
-			if i >= len(b) {
-				p.i = i
-				return p.fail("unexpected end")
-			}
-			switch b[i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if jsonHex4(b[i+1:]) < 0 {
-					p.i = i
-					return p.fail("invalid \\u escape")
-				}
-				i += 4
-			default:
-				p.i = i
-				return p.fail("invalid escape")
-			}
-		case c < 0x20:
-			p.i = i
-			return p.fail("control character in string")
-		}
-	}
-	p.i = len(b)
-	return p.fail("unexpected end in string")
-}
-
-// jsonHex4 decodes the 4 hex digits at the start of s, or returns -1.
-func jsonHex4(s []byte) rune {
-	if len(s) < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r*16 + rune(c)
-	}
-	return r
-}
-
-// appendJSONUnquoted appends the unquoted form of a checked string body,
-// as encoding/json decodes it: invalid UTF-8 and unpaired surrogates
-// become U+FFFD.
-func appendJSONUnquoted(dst, s []byte) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '\\' && i+1 < len(s):
-			i++
-			switch s[i] {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r := jsonHex4(s[i+1:])
-				i += 4
-				if r < 0 {
-					r = utf8.RuneError
-				} else if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if i+2 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
-						r2 = jsonHex4(s[i+3:])
-					}
-					if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-						r = d
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				dst = utf8.AppendRune(dst, r)
-			default: // '"', '\\', '/'
-				dst = append(dst, s[i])
-			}
-			i++
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, s[i:i+size]...)
-			}
-			i += size
-		}
-	}
-	return dst
 }

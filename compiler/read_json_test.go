@@ -62,7 +62,7 @@ func TestReadJSON(t *testing.T) {
 			rules: []string{"2 /ok -> /1 307", "16 /ok2 -> /2 307"},
 			problems: []string{
 				`3 error: statusCode must be a number, not a string`,
-				`4 error: invalid statusCode 301.5`,
+				`4 error: invalid statusCode "301.5": want a number, one of`,
 				`5 error: statusCode 200 is not one of`,
 				`6 error: permanent must be true or false, not a string`,
 				`7 error: invalid expires "2030-01-31"`,
@@ -91,7 +91,7 @@ func TestReadJSON(t *testing.T) {
 			problems: []string{`2 error: invalid JSON: unexpected end of input`}},
 		{name: "trailing data",
 			in:       "[]\n{\"source\":\"/a\",\"destination\":\"/b\"}\n",
-			problems: []string{`2 error: an object after the top-level JSON value: a JSON file holds one array (for one rule object per line use --format jsonl)`}},
+			problems: []string{`2 error: an object after the top-level JSON value: a JSON file holds one array (for one rule object per line use Format jsonl)`}},
 		{name: "not an array", in: "\n\n\"x\"",
 			problems: []string{`3 error: want a JSON array of rules or a vercel.json object with "redirects", not a string`}},
 		{name: "empty file", in: ""},

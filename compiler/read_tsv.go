@@ -26,7 +26,8 @@ func (m *manifestReader) readTSV(br *bufio.Reader) error {
 		}
 		tab := bytes.IndexByte(line, '\t')
 		if tab < 0 {
-			m.errorf(n, "no tab: TSV lines are SOURCE<TAB>DESTINATION[<TAB>STATUS] (for a Netlify _redirects file use --format netlify)")
+			m.problems = append(m.problems, Problem{Pos: m.pos(n), Severity: Error, Hint: HintFormatNetlify,
+				Msg: "no tab: TSV lines are SOURCE<TAB>DESTINATION[<TAB>STATUS]"})
 			continue
 		}
 		from, rest := line[:tab], line[tab+1:]

@@ -70,9 +70,25 @@ func (s Severity) String() string {
 type Problem struct {
 	Pos      Pos
 	Severity Severity
-	Msg      string
+	// Msg says what is wrong. It names no option: see Hint.
+	Msg string
+	// Hint, when not NoHint, is the option that would change the outcome
+	// (a limit to raise, a format to name); Message appends it to Msg.
+	Hint Hint
 }
 
+// Message returns Msg followed by the hint, if any, in parentheses, with
+// the hint's option named name(p.Hint.Option()); a nil name uses the
+// option's field name ("MaxLineBytes").
+func (p Problem) Message(name func(Option) string) string {
+	if p.Hint == NoHint {
+		return p.Msg
+	}
+	return p.Msg + " (" + p.Hint.text(optionName(name)(p.Hint.Option())) + ")"
+}
+
+// String formats the problem as "file:line: severity: message", naming
+// options by their field names.
 func (p Problem) String() string {
-	return fmt.Sprintf("%s: %s: %s", p.Pos, p.Severity, p.Msg)
+	return fmt.Sprintf("%s: %s: %s", p.Pos, p.Severity, p.Message(nil))
 }

@@ -37,6 +37,11 @@ const (
 	TrailerSize = 16
 )
 
+// MaxBloomFP is the largest Bloom filter false-positive rate EncodeShard
+// accepts (ShardOptions.BloomFP); the smallest is MinBloomFP. A filter
+// that lets more than half the misses through costs more than it saves.
+const MaxBloomFP = 0.5
+
 // Limits of format v1.
 const (
 	// MaxShardCount is the largest shard count a build may have.

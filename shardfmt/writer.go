@@ -240,8 +240,8 @@ func (o *ShardOptions) check() (float64, error) {
 	if p == 0 {
 		p = DefaultBloomFP
 	}
-	if !(p >= MinBloomFP && p <= 0.5) { // also rejects NaN
-		return 0, fmt.Errorf("shardfmt: Bloom false-positive rate %v out of range [%v, 0.5]", o.BloomFP, MinBloomFP)
+	if !(p >= MinBloomFP && p <= MaxBloomFP) { // also rejects NaN
+		return 0, fmt.Errorf("shardfmt: Bloom false-positive rate %v out of range [%v, %v]", o.BloomFP, MinBloomFP, MaxBloomFP)
 	}
 	return p, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/redirc/redirc/compiler"
+	"github.com/redirc/redirc/shardfmt"
 )
 
 // inputFlags are shared by build and check: how manifests are read and
@@ -57,13 +59,23 @@ func readOptions(c *cli.Context) (compiler.ReadOptions, error) {
 	return ro, nil
 }
 
+// serveReserved are the paths redirc serve answers itself with its
+// default flags (--admin-prefix /.redirc, no --admin-addr): build and check
+// warn about rules there. Owned by runtime/server once it lands.
+var serveReserved = []compiler.Reserved{{
+	Path:   "/.redirc/",
+	Prefix: true,
+	Why:    "redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)",
+}}
+
 // compileOptions returns the compiler options build and check share: the
-// rule-size limits and the trailing-slash semantics.
+// rule-size limits, the trailing-slash semantics and serve's reserved paths.
 func compileOptions(c *cli.Context) (compiler.Options, error) {
 	opt := compiler.Options{
 		StrictTrailingSlash: c.Bool("strict-trailing-slash"),
 		MaxSourceBytes:      c.Int("max-source-bytes"),
 		MaxDestBytes:        c.Int("max-dest-bytes"),
+		Reserved:            serveReserved,
 	}
 	if opt.MaxSourceBytes <= 0 || opt.MaxDestBytes <= 0 {
 		return opt, usageErr("--max-source-bytes and --max-dest-bytes must be positive")
@@ -93,12 +105,9 @@ func readAll(files []string, ro compiler.ReadOptions) ([]compiler.Rule, []compil
 		}()
 	}
 	wg.Wait()
-	for i, r := range res {
+	for _, r := range res {
 		if r.err != nil {
-			return nil, nil, flagNamesError{r.err}
-		}
-		for j := range r.probs {
-			res[i].probs[j].Msg = limitFlagNames.Replace(r.probs[j].Msg)
+			return nil, nil, r.err
 		}
 	}
 	if len(res) == 1 { // the common case: no copy of a million rules
@@ -118,16 +127,38 @@ func readAll(files []string, ro compiler.ReadOptions) ([]compiler.Rule, []compil
 	return rules, probs, nil
 }
 
-// limitFlagNames turns the library's names of the reader limits, which its
-// messages cite, into the flags that set them on the command line.
-var limitFlagNames = strings.NewReplacer("(MaxLineBytes)", "(--max-line-bytes)", "(MaxInputBytes)", "(--max-input-bytes)",
-	"MaxInputBytes if smaller", "--max-input-bytes if smaller")
+// flagName names a compiler option by the flag that sets it, for the
+// library's hints and limit errors.
+func flagName(o compiler.Option) string {
+	switch o {
+	case compiler.OptionFormat:
+		return "--format"
+	case compiler.OptionMaxLineBytes:
+		return "--max-line-bytes"
+	case compiler.OptionMaxInputBytes:
+		return "--max-input-bytes"
+	case compiler.OptionMaxSourceBytes:
+		return "--max-source-bytes"
+	case compiler.OptionMaxDestBytes:
+		return "--max-dest-bytes"
+	case compiler.OptionStrictTrailingSlash:
+		return "--strict-trailing-slash"
+	}
+	return o.String()
+}
 
-// flagNamesError is a reader error whose message names the CLI flags.
-type flagNamesError struct{ err error }
-
-func (e flagNamesError) Error() string { return limitFlagNames.Replace(e.err.Error()) }
-func (e flagNamesError) Unwrap() error { return e.err }
+// readFailure reports an error that stopped reading a manifest (exit
+// code 1), naming the flags that would let it through.
+func readFailure(err error) error {
+	var le *compiler.LimitError
+	switch {
+	case errors.As(err, &le):
+		return failErr("%s", le.Message(flagName))
+	case errors.Is(err, compiler.ErrUnknownFormat):
+		return failErr("%v; name the format with --format csv|json|jsonl|netlify|tsv", err)
+	}
+	return failErr("%v", err)
+}
 
 func buildCommand() *cli.Command {
 	return &cli.Command{
@@ -142,9 +173,9 @@ an error, nothing is written and every problem is listed with file:line.
 Unchanged shards keep their names and bytes.`,
 		Flags: append(inputFlags(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "build directory to write (created if missing)", Required: true},
-			&cli.IntFlag{Name: "shards", Usage: "number of shard files (default: rules / --shard-rules, rounded up to a power of two)"},
+			&cli.IntFlag{Name: "shards", Usage: fmt.Sprintf("number of shard files, at most %d (default: rules / --shard-rules, rounded up to a power of two)", shardfmt.MaxShardCount)},
 			&cli.IntFlag{Name: "shard-rules", Value: compiler.DefaultShardRules, Usage: "target rules per shard when --shards is not given"},
-			&cli.Float64Flag{Name: "bloom-fp", Value: 1e-3, Usage: "Bloom filter false-positive target per shard"},
+			&cli.Float64Flag{Name: "bloom-fp", Value: 1e-3, Usage: fmt.Sprintf("Bloom filter false-positive target per shard, from %g to %g", shardfmt.MinBloomFP, shardfmt.MaxBloomFP)},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on stdout"},
 			&cli.StringFlag{Name: "problems", Value: "text", Usage: "how to print problems: text, json or github"},
 			&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile of the build to FILE"},
@@ -178,11 +209,14 @@ func runBuild(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if fp := c.Float64("bloom-fp"); fp <= 0 || fp >= 1 {
-		return usageErr("--bloom-fp %v: want a rate between 0 and 1, such as 0.001", fp)
+	if fp := c.Float64("bloom-fp"); !(fp >= shardfmt.MinBloomFP && fp <= shardfmt.MaxBloomFP) { // also NaN
+		return usageErr("--bloom-fp %v: want a rate from %g to %g, such as 0.001", fp, shardfmt.MinBloomFP, shardfmt.MaxBloomFP)
 	}
-	if c.Int("shards") < 0 || c.Int("shard-rules") <= 0 {
-		return usageErr("--shards must be >= 0 and --shard-rules > 0")
+	if n := c.Int("shards"); n < 0 || n > shardfmt.MaxShardCount {
+		return usageErr("--shards %d: want 0 (derive from --shard-rules) to %d", n, shardfmt.MaxShardCount)
+	}
+	if c.Int("shard-rules") <= 0 {
+		return usageErr("--shard-rules must be > 0")
 	}
 	pf, err := problemFormat(c.String("problems"))
 	if err != nil {
@@ -213,7 +247,7 @@ func runBuild(c *cli.Context) error {
 	rules, probs, err := readAll(files, ro)
 	if err != nil {
 		prog.done()
-		return failErr("%v", err)
+		return readFailure(err)
 	}
 	prog.stage("compiling %d rules", len(rules))
 	opt.Shards, opt.ShardRules, opt.BloomFP = c.Int("shards"), c.Int("shard-rules"), c.Float64("bloom-fp")

@@ -36,7 +36,7 @@ problem with file:line. Exits 1 if any problem is an error.
 			}
 			rules, probs, err := readAll(files, ro)
 			if err != nil {
-				return failErr("%v", err)
+				return readFailure(err)
 			}
 			probs = append(probs, compiler.Check(rules, opt)...)
 			printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
@@ -60,6 +60,7 @@ func problemFormat(s string) (string, error) {
 }
 
 // printProblems writes problems: text to stderr, json and github to stdout.
+// Hints name the flags that set the options they refer to.
 func printProblems(stdout, stderr io.Writer, format string, probs []compiler.Problem) {
 	switch format {
 	case "json":
@@ -71,18 +72,18 @@ func printProblems(stdout, stderr io.Writer, format string, probs []compiler.Pro
 		}
 		out := make([]jp, len(probs))
 		for i, p := range probs {
-			out[i] = jp{p.Pos.File, p.Pos.Line, p.Severity.String(), p.Msg}
+			out[i] = jp{p.Pos.File, p.Pos.Line, p.Severity.String(), p.Message(flagName)}
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(out)
 	case "github":
 		for _, p := range probs {
-			fmt.Fprintf(stdout, "::%s file=%s,line=%d::%s\n", p.Severity, ghProp(p.Pos.File), max(p.Pos.Line, 1), ghData(p.Msg))
+			fmt.Fprintf(stdout, "::%s file=%s,line=%d::%s\n", p.Severity, ghProp(p.Pos.File), max(p.Pos.Line, 1), ghData(p.Message(flagName)))
 		}
 	default:
 		for _, p := range probs {
-			fmt.Fprintln(stderr, p)
+			fmt.Fprintf(stderr, "%s: %s: %s\n", p.Pos, p.Severity, p.Message(flagName))
 		}
 	}
 }

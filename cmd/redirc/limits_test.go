@@ -40,18 +40,18 @@ func TestInputLimitFlags(t *testing.T) {
 		wants []string
 	}{
 		{"line", []string{"--max-line-bytes", "100", lines},
-			[]string{lines + ":2: error: line is longer than 100 bytes (--max-line-bytes); skipped"}},
+			[]string{lines + ":2: error: line is longer than 100 bytes; skipped (--max-line-bytes)"}},
 		{"input", []string{"--max-input-bytes", "1000", big},
-			[]string{big + ": stopped after 1000 bytes", "(--max-input-bytes)"}},
+			[]string{big + ": stopped after 1000 bytes: compiler: manifest larger than the input limit (--max-input-bytes); raise the limit"}},
 		{"bomb", []string{"--max-input-bytes", "1048576", bomb},
 			[]string{bomb + ": stopped after 1048576 bytes", "decompression bomb"}},
 		{"source", []string{"--max-source-bytes", "100", src},
-			[]string{src + ":3: error: source is 201 bytes long, over the limit of 100"}},
+			[]string{src + ":3: error: source is 201 bytes long, over the limit of 100 (--max-source-bytes)"}},
 		{"destination", []string{"--max-dest-bytes", "100", dst},
-			[]string{dst + ":2: error: destination is 201 bytes long, over the limit of 100"}},
+			[]string{dst + ":2: error: destination is 201 bytes long, over the limit of 100 (--max-dest-bytes)"}},
 		{"defaults", []string{deflt},
-			[]string{deflt + ":1: error: source is 4097 bytes long, over the limit of 4096",
-				deflt + ":2: error: destination is 8193 bytes long, over the limit of 8192"}},
+			[]string{deflt + ":1: error: source is 4097 bytes long, over the limit of 4096 (--max-source-bytes)",
+				deflt + ":2: error: destination is 8193 bytes long, over the limit of 8192 (--max-dest-bytes)"}},
 	} {
 		for _, cmd := range []string{"build", "check"} {
 			t.Run(c.name+"/"+cmd, func(t *testing.T) {
