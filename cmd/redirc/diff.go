@@ -229,7 +229,7 @@ func (s *diffSide) positions(r *builddiff.Result) map[string]compiler.Pos {
 	for _, ch := range r.Changed {
 		want[ch.Key] = true
 	}
-	return inspect.Positions(s.rules, s.build.Index.StrictTrailingSlash, func(k string) bool { return want[k] })
+	return inspect.Positions(s.rules, s.build.Index.StrictTrailingSlash, func(k []byte) bool { return want[string(k)] })
 }
 
 func writeDiffGitHub(w io.Writer, old, new *diffSide, r *builddiff.Result) error {

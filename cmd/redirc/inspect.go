@@ -29,7 +29,9 @@ one JSON object.
 statusCode, caseSensitive, query, expires; destinations as the build
 answers them, after chain flattening). "redirc build" of that CSV with the
 same --shards, --bloom-fp and --strict-trailing-slash gives the same build,
-with the same build id.`,
+with the same build id; except where a host-scoped rule's chain ran through
+a rule for any host to a path its own host also redirects: rebuilt, that
+rule is flattened one hop further.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as one JSON object"},
 			&cli.BoolFlag{Name: "per-shard", Usage: "add a line per shard to the text summary"},

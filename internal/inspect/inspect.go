@@ -50,16 +50,16 @@ func SourceOf(key string, strictTrailingSlash bool) (source string, caseSensitiv
 
 // Positions returns where each wanted key was first written among rules (as
 // read from manifests, before compiling), for annotations on a manifest's
-// lines. want reports whether a key is of interest; keys not wanted are not
-// kept, so the map stays as small as the answer. strictTrailingSlash must be
-// what the rules were compiled with.
-func Positions(rules []compiler.Rule, strictTrailingSlash bool, want func(key string) bool) map[string]compiler.Pos {
+// lines. want reports whether a key is of interest and must not keep the
+// slice; only wanted keys are kept, so the map is as small as the answer.
+// strictTrailingSlash must be what the rules were compiled with.
+func Positions(rules []compiler.Rule, strictTrailingSlash bool, want func(key []byte) bool) map[string]compiler.Pos {
 	out := make(map[string]compiler.Pos)
 	var buf []byte
 	for i := range rules {
 		r := &rules[i]
 		buf = ruleKey(buf, r.Source, r.CaseSensitive, strictTrailingSlash)
-		if !want(string(buf)) { // no allocation: the compiler sees a string conversion in a call
+		if !want(buf) { // a []byte, so that a map lookup in want does not allocate
 			continue
 		}
 		if _, dup := out[string(buf)]; !dup {

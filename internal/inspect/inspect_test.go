@@ -280,7 +280,7 @@ func TestRuleKeyAgreesWithCompiler(t *testing.T) {
 				keys[k] = true
 			}
 		}
-		pos := Positions(rules, strict, func(k string) bool { return keys[k] })
+		pos := Positions(rules, strict, func(k []byte) bool { return keys[string(k)] })
 		if len(pos) != len(keys) {
 			for k := range keys {
 				if _, ok := pos[k]; !ok {
