@@ -117,6 +117,9 @@ func writeSummary(w io.Writer, dir string, s *inspect.Summary, perShard bool) {
 	for _, st := range statuses {
 		sts = append(sts, fmt.Sprintf("%d: %d", st, s.Statuses[st]))
 	}
+	if len(sts) == 0 {
+		sts = []string{"none"}
+	}
 	fmt.Fprintf(w, "statuses    %s\n", strings.Join(sts, ", "))
 	r, b := s.RulesPerShard, s.BytesPerShard
 	fmt.Fprintf(w, "per shard   rules min %d, mean %.1f, max %d; bytes min %d, mean %.0f, max %d\n", r.Min, r.Mean, r.Max, b.Min, b.Mean, b.Max)
