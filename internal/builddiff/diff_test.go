@@ -1,6 +1,7 @@
 package builddiff
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -187,11 +188,16 @@ func TestDiff_Random(t *testing.T) {
 	}
 }
 
-// BenchmarkDiff diffs two builds of 1e5 rules that differ in about 1% of
-// them; the shards they share are skipped.
+var benchRules = flag.Int("diffbench.rules", 100_000, "rules in each build of BenchmarkDiff")
+
+// BenchmarkDiff diffs two builds of -diffbench.rules rules (default 1e5) that
+// differ in about 1% of them: "walk" with the same shard count and seed,
+// "sorted" with different seeds. At 1e6 rules:
+//
+//	go test -run '^$' -bench Diff -benchtime 5x ./internal/builddiff -diffbench.rules 1000000
 func BenchmarkDiff(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 0))
-	rules := randomRules(rng, 100_000)
+	rules := randomRules(rng, *benchRules)
 	next := slices.Clone(rules)
 	for i := range next {
 		if rng.IntN(100) == 0 {
