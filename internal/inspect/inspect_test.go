@@ -139,7 +139,7 @@ https://example.com/Z,/z,302,true,,2099-01-02T03:04:05Z
 func randomRules(t *testing.T, rng *rand.Rand, n int, opt compiler.Options) []compiler.Rule {
 	t.Helper()
 	segs := []string{"a", "B", "docs", "caf%C3%A9", "café", "x%2Fy", "%41", "s p", "it's", "q%3Fz", "~u", "%2A", "*", ""}
-	hosts := []string{"", "", "", "example.com", "Shop.Example.com", "localhost", "[::1]"}
+	hosts := []string{"", "", "", "example.com", "Shop.Example.com", "localhost", "[::1]", "Example.org.:8443"}
 	path := func() string {
 		var b strings.Builder
 		for range 1 + rng.IntN(3) {
