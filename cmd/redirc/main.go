@@ -13,7 +13,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// version is set at link time by the Makefile (-X main.version=...).
+// version is set at link time by the Makefile (-X main.version=...); when
+// it is not, currentVersion reports the module version from the build info.
 var version = "dev"
 
 func main() {
@@ -43,7 +44,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:    "redirc",
 		Usage:   "compile redirect manifests into sharded lookup files and serve them",
-		Version: version,
+		Version: currentVersion().Version,
+		// --version prints what `redirc version` prints (urfave/cli's own
+		// flag would print only the version string, and claim -v, which
+		// build and check use for --verbose).
+		HideVersion: true,
+		Flags:       []cli.Flag{&cli.BoolFlag{Name: "version", Usage: "print the version (see redirc version)"}},
 		Description: `redirc turns redirect manifests (CSV, JSON, JSONL, Netlify _redirects,
 tab-separated lists; optionally .gz or .zst) into a build directory of
 hash-sharded files, then answers redirects from it in memory.
@@ -52,6 +58,9 @@ hash-sharded files, then answers redirects from it in memory.
   redirc check examples/redirects.csv          validate only
   redirc lookup out /old-page                  ask the build
   redirc serve out                             serve it over HTTP
+  redirc diff old-out new.csv                  what a change does to the answers
+  redirc inspect out                           what a build holds
+  redirc version                               version, commit, formats
 
 Exit codes: 0 ok, 1 validation or lookup errors, 2 usage errors.`,
 		Writer:                 stdout,
@@ -64,6 +73,10 @@ Exit codes: 0 ok, 1 validation or lookup errors, 2 usage errors.`,
 		},
 		Commands: commands(),
 		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				currentVersion().writeText(c.App.Writer)
+				return nil
+			}
 			if c.NArg() > 0 {
 				return usageErr("unknown command %q (see redirc --help)", c.Args().First())
 			}
@@ -75,7 +88,8 @@ Exit codes: 0 ok, 1 validation or lookup errors, 2 usage errors.`,
 
 // commands lists the subcommands; each lives in its own file.
 func commands() []*cli.Command {
-	return []*cli.Command{buildCommand(), checkCommand(), lookupCommand(), serveCommand()}
+	return []*cli.Command{buildCommand(), checkCommand(), lookupCommand(), serveCommand(),
+		diffCommand(), inspectCommand(), versionCommand()}
 }
 
 // usageErr reports a usage mistake (exit code 2).
