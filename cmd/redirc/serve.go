@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -144,16 +145,11 @@ func (f *cacheControlFlag) Set(s string) error {
 }
 
 func (f *cacheControlFlag) String() string {
-	if f == nil || len(f.set) == 0 {
+	if f == nil {
 		return ""
 	}
-	keys := make([]int, 0, len(f.set))
-	for k := range f.set {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(f.set)) {
 		parts = append(parts, fmt.Sprintf("%d=%s", k, f.set[k]))
 	}
 	return strings.Join(parts, "; ")
@@ -282,19 +278,19 @@ func runServe(c *cli.Context) error {
 
 // fallback returns the handler for misses described by --fallback: an
 // upstream http(s) URL or a directory.
-func fallback(spec string, log *slog.Logger) (http.Handler, error) {
-	if spec == "" {
+func fallback(spec string, log *slog.Logger) (h http.Handler, err error) {
+	isURL := strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://")
+	switch {
+	case spec == "":
 		return nil, nil
-	}
-	var h http.Handler
-	var err error
-	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
+	case isURL:
 		h, err = server.FallbackURL(spec, log)
-	} else if h, err = server.FallbackDir(spec); errors.Is(err, server.ErrBadFallback) {
-		err = fmt.Errorf("%q is neither a directory nor an http(s) URL", spec)
-		return nil, usageErr("--fallback %v", err)
+	default:
+		h, err = server.FallbackDir(spec)
 	}
 	switch {
+	case errors.Is(err, server.ErrBadFallback) && !isURL:
+		return nil, usageErr("--fallback %q is neither a directory nor an http(s) URL", spec)
 	case errors.Is(err, server.ErrBadFallback):
 		return nil, usageErr("--fallback: %v", err)
 	case err != nil:

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -46,6 +47,9 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // error if a listener fails. A Server serves once: a second call returns
 // an error.
 func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
+	if ln == nil {
+		return errors.New("server: Serve: no listener")
+	}
 	if s.serving.Swap(true) {
 		return errServing
 	}
