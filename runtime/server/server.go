@@ -16,11 +16,15 @@
 //
 // # Engines
 //
-// The request logic (the lookup in runtime, the admin routes, the health
-// answers, the access record) does not depend on how connections are
-// accepted; only engine.go and nethttp.go know net/http's server. A second
-// engine goes beside nethttp.go and is chosen by an Options field, with the
-// same Options otherwise.
+// Accepting connections, timeouts and shutdown are the engine's: the
+// net/http one in nethttp.go, behind the small engine interface in
+// serve.go. Everything else (options, reloads, memory policy, admin
+// routing, the health answers, access records) is shared. A second engine
+// (fasthttp, gnet) goes beside nethttp.go and is chosen by an Options
+// field, with the same Options otherwise. Request handling is written
+// against net/http's Handler today; an engine with a request type of its
+// own adapts to it, or answers from runtime.Set.Lookup and reuses the
+// admin routing and health answers.
 package server
 
 import (
