@@ -120,3 +120,16 @@ func TestSinkOfAnyTypeInMetrics(t *testing.T) {
 		t.Errorf("metrics:\n%s", sb.String())
 	}
 }
+
+// BenchmarkEventSinkSend measures Send from parallel goroutines, the way
+// a Handler's requests send clicks, with a consumer that keeps up.
+func BenchmarkEventSinkSend(b *testing.B) {
+	s := NewEventSink("bench", 1<<16, func(Event) {})
+	defer s.Close()
+	e := Event{Method: "GET", Path: "/x", Status: 301, Location: "/y"}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			s.Send(e)
+		}
+	})
+}
