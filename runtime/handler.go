@@ -203,7 +203,6 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, res Result, pat
 			Query:      r.URL.RawQuery,
 			Status:     res.Status,
 			Location:   res.Location,
-			Hit:        true,
 			Referer:    r.Header.Get("Referer"),
 			UserAgent:  r.Header.Get("User-Agent"),
 			RemoteAddr: r.RemoteAddr,

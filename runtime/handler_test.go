@@ -331,7 +331,7 @@ func TestHandlerClicks(t *testing.T) {
 	do(t, "GET", base+"/nope", "") // misses are not clicks
 	select {
 	case e := <-got:
-		if e.Path != "/q" || e.Query != "b=2" || e.Status != 302 || e.Location != "/to-q?a=1&b=2" || !e.Hit ||
+		if e.Path != "/q" || e.Query != "b=2" || e.Status != 302 || e.Location != "/to-q?a=1&b=2" ||
 			e.Referer != "https://ref.example/" || e.Method != "GET" || e.Time.IsZero() || e.RemoteAddr == "" {
 			t.Errorf("click event %+v", e)
 		}

@@ -63,7 +63,7 @@ type Metrics struct {
 
 	mu    sync.Mutex
 	live  *Live
-	sinks []*EventSink
+	sinks []SinkCounter
 }
 
 // NewMetrics returns a Metrics with every counter at zero.
@@ -138,10 +138,22 @@ func (m *Metrics) WatchErrors() uint64 {
 	return m.watchErrors.Load()
 }
 
+// SinkCounter is what Metrics reports about an event sink. Every *Sink is
+// one, whatever its event type.
+type SinkCounter interface {
+	Name() string
+	Sent() uint64
+	Dropped() uint64
+}
+
 // AddSink makes m report the events sent and dropped by s, labelled with
-// s.Name(). NewHandler adds its click sink itself.
-func (m *Metrics) AddSink(s *EventSink) {
+// s.Name(). A nil s (or nil *Sink) is ignored. NewHandler adds its click
+// sink itself.
+func (m *Metrics) AddSink(s SinkCounter) {
 	if m == nil || s == nil {
+		return
+	}
+	if n, ok := s.(interface{ isNil() bool }); ok && n.isNil() {
 		return
 	}
 	m.mu.Lock()

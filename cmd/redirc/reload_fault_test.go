@@ -88,7 +88,7 @@ func TestServeReloadUnderLoad(t *testing.T) {
 	if err := builds[0].WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	s := startServe(t, "--debounce", "5ms", dir)
+	s := startServe(t, "--debounce", "5ms", "--admin-addr", "127.0.0.1:0", dir)
 	admin := &http.Client{Timeout: 10 * time.Second}
 
 	var (
@@ -161,7 +161,7 @@ func TestServeReloadUnderLoad(t *testing.T) {
 			t.Fatalf("swap %d: %v", i, err)
 		}
 		deadline := time.Now().Add(30 * time.Second)
-		for getHealth(t, admin, s.base+"/.redirc/healthz").BuildID != b.Index.BuildID {
+		for getHealth(t, admin, s.admin+"/healthz").BuildID != b.Index.BuildID {
 			if time.Now().After(deadline) {
 				t.Fatalf("swap %d: build %s not loaded", i, b.Index.BuildID)
 			}
@@ -172,7 +172,7 @@ func TestServeReloadUnderLoad(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 
-	h := getHealth(t, admin, s.base+"/.redirc/healthz")
+	h := getHealth(t, admin, s.admin+"/healthz")
 	t.Logf("%d requests from %d clients during %d swaps in %v: %d answered by A, %d by B, %d errors; healthz: %d reloads, %d failures",
 		requests.Load(), clients, swaps, elapsed.Round(time.Millisecond), fromA.Load(), fromB.Load(), failed.Load(), h.Reloads, h.Failures)
 	for _, e := range firstErrs {
@@ -193,23 +193,30 @@ func TestServeReloadUnderLoad(t *testing.T) {
 // re-executed) on a free loopback port; it is killed when the test ends if
 // it is still running.
 type serveProcess struct {
-	cmd  *exec.Cmd
-	base string
-	logs *serveBuffer
+	cmd   *exec.Cmd
+	base  string
+	admin string // http://addr of --admin-addr
+	logs  *serveBuffer
 }
 
-// startServeProcess starts `redirc serve args... dir` and waits until
-// healthz answers 200.
-func startServeProcess(t *testing.T, dir string, args ...string) *serveProcess {
+// freeAddr returns a loopback address no one listens on (now).
+func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	p := &serveProcess{base: "http://" + addr, logs: &serveBuffer{}}
-	p.cmd = cliCmd(append(append([]string{"serve", "--addr", addr, "--log-format", "json"}, args...), dir)...)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServeProcess starts `redirc serve args... dir`, with an admin
+// address, and waits until healthz answers 200.
+func startServeProcess(t *testing.T, dir string, args ...string) *serveProcess {
+	t.Helper()
+	addr, admin := freeAddr(t), freeAddr(t)
+	p := &serveProcess{base: "http://" + addr, admin: "http://" + admin, logs: &serveBuffer{}}
+	p.cmd = cliCmd(append(append([]string{"serve", "--addr", addr, "--admin-addr", admin, "--log-format", "json"}, args...), dir)...)
 	p.cmd.Stderr = p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -221,7 +228,7 @@ func startServeProcess(t *testing.T, dir string, args ...string) *serveProcess {
 		}
 	})
 	serveWait(t, "the serve process", func() bool {
-		r, err := serveNoFollow.Get(p.base + "/.redirc/healthz")
+		r, err := serveNoFollow.Get(p.admin + "/healthz")
 		if err != nil {
 			return false
 		}
@@ -352,7 +359,7 @@ func TestServeShardDamagedInPlace(t *testing.T) {
 	if got := answers(); got != before {
 		t.Fatalf("answers changed after SIGHUP:\n%s", got)
 	}
-	if h := getHealth(t, client, p.base+"/.redirc/healthz"); h.BuildID != a.Index.BuildID || h.LastError != "" {
+	if h := getHealth(t, client, p.admin+"/healthz"); h.BuildID != a.Index.BuildID || h.LastError != "" {
 		t.Errorf("healthz after SIGHUP: %+v", h)
 	}
 
@@ -375,7 +382,7 @@ func TestServeShardDamagedInPlace(t *testing.T) {
 	}
 	var h serveHealth
 	serveWait(t, "build B to be refused", func() bool {
-		h = getHealth(t, client, p.base+"/.redirc/healthz")
+		h = getHealth(t, client, p.admin+"/healthz")
 		return h.LastError != ""
 	})
 	if h.Status != "ok" || h.BuildID != a.Index.BuildID || h.Failures == 0 || !strings.Contains(h.LastError, ".rdx") {
@@ -395,13 +402,13 @@ func TestServeShardDamagedInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	serveWait(t, "the repaired build B", func() bool {
-		return getHealth(t, client, p.base+"/.redirc/healthz").BuildID == b.Index.BuildID
+		return getHealth(t, client, p.admin+"/healthz").BuildID == b.Index.BuildID
 	})
 	after := answers()
 	if want := strings.TrimSuffix(before, "404 \n") + "302 /B\n"; after != want {
 		t.Errorf("answers after the repair:\n%s\nwant:\n%s", after, want)
 	}
-	if h := getHealth(t, client, p.base+"/.redirc/healthz"); h.LastError != "" {
+	if h := getHealth(t, client, p.admin+"/healthz"); h.LastError != "" {
 		t.Errorf("healthz after the repair: %+v", h)
 	}
 	p.stop(t)

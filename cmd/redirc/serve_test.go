@@ -352,7 +352,7 @@ func TestServeHealthBeforeAndAfterLoad(t *testing.T) {
 func TestServeReloadAndCorruptBuild(t *testing.T) {
 	build := t.TempDir()
 	idA := writeServeBuild(t, build, "/x /from-a 301", "/a /only-a 301")
-	s := startServe(t, "--debounce", "20ms", build)
+	s := startServe(t, "--debounce", "20ms", "--admin-addr", "127.0.0.1:0", build)
 	if r := serveGet(t, "GET", s.base+"/x", ""); r.header.Get("Location") != "/from-a" {
 		t.Fatalf("build A: %d %q", r.status, r.header.Get("Location"))
 	}
@@ -378,7 +378,7 @@ func TestServeReloadAndCorruptBuild(t *testing.T) {
 	os.Rename(filepath.Join(build, ".tmp-idx"), filepath.Join(build, shardfmt.IndexFileName))
 
 	serveWait(t, "the corrupt build to be refused", func() bool {
-		return serveMetric(t, serveGet(t, "GET", s.base+"/.redirc/metrics", "").body, "redirc_reload_failures_total") == "1"
+		return serveMetric(t, serveGet(t, "GET", s.admin+"/metrics", "").body, "redirc_reload_failures_total") == "1"
 	})
 	for i := 0; i < 10; i++ {
 		if r := serveGet(t, "GET", s.base+"/x", ""); r.status != 308 || r.header.Get("Location") != "/from-b" {
@@ -388,7 +388,7 @@ func TestServeReloadAndCorruptBuild(t *testing.T) {
 	var h struct {
 		Status, BuildID, LastError string
 	}
-	hr := serveGet(t, "GET", s.base+"/.redirc/healthz", "")
+	hr := serveGet(t, "GET", s.admin+"/healthz", "") // details only on --admin-addr
 	if err := json.Unmarshal([]byte(hr.body), &h); err != nil || hr.status != 200 || h.BuildID != idB || !strings.Contains(h.LastError, "corrupt") {
 		t.Errorf("healthz after a corrupt build: %d %s", hr.status, hr.body)
 	}
@@ -637,4 +637,49 @@ func TestServePollWithoutWatch(t *testing.T) {
 	writeServeBuild(t, build, "/x /from-b 308")
 	took := serveWait(t, "the polled reload", func() bool { return serveGet(t, "GET", s.base+"/x", "").status == 308 })
 	t.Logf("polled reload answered after %v", took)
+}
+
+// TestServePublicHealthHidesDetails: the health answer on --addr shows
+// the status, build id and rule count only; the build directory and the
+// text of load errors (which hold file paths) are kept for --admin-addr.
+func TestServePublicHealthHidesDetails(t *testing.T) {
+	build := t.TempDir()
+	id := writeServeBuild(t, build, serveRules...)
+	s := startServe(t, "--debounce", "20ms", build)
+	// A build that fails to load, so that there is an error to hide.
+	if err := os.WriteFile(filepath.Join(build, ".tmp"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(build, ".tmp"), filepath.Join(build, shardfmt.IndexFileName)); err != nil {
+		t.Fatal(err)
+	}
+	serveWait(t, "the broken index to be refused", func() bool {
+		return serveMetric(t, serveGet(t, "GET", s.base+"/.redirc/metrics", "").body, "redirc_reload_failing") == "1"
+	})
+	h := serveGet(t, "GET", s.base+"/.redirc/healthz", "")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(h.body), &got); err != nil || h.status != 200 {
+		t.Fatalf("public healthz: %d %s (%v)", h.status, h.body, err)
+	}
+	want := map[string]any{"status": "ok", "buildId": id, "rules": float64(len(serveRules))}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("public healthz = %v, want exactly %v", got, want)
+	}
+	if strings.Contains(h.body, build) {
+		t.Errorf("public healthz shows the build directory: %s", h.body)
+	}
+}
+
+// TestServePublicHealthBeforeBuild: before a build the public health
+// answer is 503 with no directory and no error text.
+func TestServePublicHealthBeforeBuild(t *testing.T) {
+	build := filepath.Join(t.TempDir(), "not-yet")
+	s := startServe(t, build)
+	h := serveGet(t, "GET", s.base+"/.redirc/healthz", "")
+	if h.status != 503 || strings.Contains(h.body, build) || strings.Contains(h.body, "rror") {
+		t.Errorf("public healthz before a build: %d %s", h.status, h.body)
+	}
+	if !strings.Contains(h.body, `"status": "no build"`) {
+		t.Errorf("public healthz before a build lacks the status: %s", h.body)
+	}
 }

@@ -1,0 +1,128 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/redirc/redirc/runtime"
+)
+
+// DefaultAdminPrefix is the path prefix of the admin endpoints on the main
+// address when Options.AdminPrefix is "".
+const DefaultAdminPrefix = "/.redirc"
+
+// The admin endpoints, under a prefix on the main address or at the root
+// of AdminHandler.
+const (
+	healthPath  = "/healthz"
+	metricsPath = "/metrics"
+)
+
+// AdminPaths returns the paths the admin endpoints take on the main address
+// under prefix (a trailing slash is ignored): exactly prefix+"/healthz" and
+// prefix+"/metrics"; every other path under prefix is looked up as usual.
+// A build rule for one of them is hidden by the endpoint, so a compiler can
+// warn about such rules. An empty prefix (or "/") gives "/healthz" and
+// "/metrics".
+func AdminPaths(prefix string) []string {
+	prefix = strings.TrimSuffix(prefix, "/")
+	return []string{prefix + healthPath, prefix + metricsPath}
+}
+
+// newAdminHandler returns the handler of AdminHandler.
+func (s *Server) newAdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET "+healthPath, s.live.HealthHandler())
+	mux.Handle("GET "+metricsPath, s.metrics)
+	return mux
+}
+
+// adminRoute returns the admin endpoint the main address serves at path,
+// or nil when path is not one (it is then looked up).
+func (s *Server) adminRoute(path string) http.Handler {
+	if s.adminPaths == nil {
+		return nil
+	}
+	switch path {
+	case s.adminPaths[0]:
+		return s.healthH
+	case s.adminPaths[1]:
+		return s.metrics
+	}
+	return nil
+}
+
+// publicHealth is the health answer on the main address, which may be the
+// public internet: whether a build serves, which one and how many rules.
+// The build directory and the text of load errors (which name files) are
+// only in AdminHandler's answer.
+type publicHealth struct {
+	Status  string `json:"status"` // "ok" or "no build"
+	BuildID string `json:"buildId,omitempty"`
+	Rules   int    `json:"rules"`
+}
+
+// health returns the public health answer: its status code and body.
+func (s *Server) health() (int, publicHealth) {
+	if s.live.Set() == nil {
+		return http.StatusServiceUnavailable, publicHealth{Status: "no build"}
+	}
+	st := s.live.Status()
+	return http.StatusOK, publicHealth{Status: "ok", BuildID: st.BuildID, Rules: st.Rules}
+}
+
+func (s *Server) servePublicHealth(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	code, body := s.health()
+	w.WriteHeader(code)
+	if r.Method == http.MethodHead {
+		return
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(body)
+}
+
+// warnShadowed logs when the build just loaded has a rule (for any host)
+// that the admin endpoints on the main address hide.
+func (s *Server) warnShadowed(set *runtime.Set) {
+	if set == nil {
+		return
+	}
+	for _, p := range s.adminPaths {
+		if res := set.Lookup("", p, ""); res.Found() {
+			s.log.Warn("redirc: a rule answers an admin path, but the admin endpoint takes it; serve the admin endpoints on an address of their own or under another prefix",
+				"path", p, "status", res.Status, "location", res.Location)
+		}
+	}
+}
+
+// mainHandler is Server.Handler: admin paths, then redirects and misses,
+// recorded in the access log.
+type mainHandler struct{ s *Server }
+
+func (m mainHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := m.s
+	if h := s.adminRoute(r.URL.Path); h != nil {
+		h.ServeHTTP(w, r) // health checks and scrapes are not logged
+		return
+	}
+	if s.access == nil {
+		s.redirects.ServeHTTP(w, r)
+		return
+	}
+	start := time.Now()
+	rec := &accessRecorder{ResponseWriter: w}
+	s.redirects.ServeHTTP(rec, r)
+	s.access.Send(newAccessRecord(r, rec, start))
+}

@@ -1,0 +1,47 @@
+package server_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+
+	"github.com/redirc/redirc/compiler"
+	"github.com/redirc/redirc/runtime/server"
+)
+
+// A program that serves the redirects of a build directory, misses going
+// to its own files, with the admin endpoints on the main address (as
+// `redirc serve --fallback ./public out` does). A real one would call
+// srv.ListenAndServe(ctx) instead of answering one request.
+func Example() {
+	dir, _ := os.MkdirTemp("", "redirc-example")
+	defer os.RemoveAll(dir)
+	b, _, _ := compiler.Compile([]compiler.Rule{{Source: "/old", Destination: "/new", Status: 301}}, compiler.Options{})
+	b.WriteDir(dir)
+
+	fallback, err := server.FallbackDir(os.TempDir())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv, err := server.New(dir, server.Options{
+		Fallback:  fallback,
+		Logger:    slog.New(slog.DiscardHandler),
+		GCPercent: -1, // leave this program's GC settings alone
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close()
+
+	for _, path := range []string{"/old", server.AdminPaths(server.DefaultAdminPrefix)[0]} {
+		w := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		fmt.Println(path, w.Code, w.Header().Get("Location"))
+	}
+	// Output:
+	// /old 301 /new
+	// /.redirc/healthz 200
+}
