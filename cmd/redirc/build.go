@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/redirc/redirc/compiler"
+	"github.com/redirc/redirc/runtime/server"
 	"github.com/redirc/redirc/shardfmt"
 )
 
@@ -59,14 +60,19 @@ func readOptions(c *cli.Context) (compiler.ReadOptions, error) {
 	return ro, nil
 }
 
-// serveReserved are the paths redirc serve answers itself with its
-// default flags (--admin-prefix /.redirc, no --admin-addr): build and check
-// warn about rules there. Owned by runtime/server once it lands.
-var serveReserved = []compiler.Reserved{{
-	Path:   "/.redirc/",
-	Prefix: true,
-	Why:    "redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)",
-}}
+// serveReserved are the paths redirc serve answers itself with its default
+// flags (no --admin-addr): build and check warn about rules there. The
+// server package owns which paths those are.
+var serveReserved = func() []compiler.Reserved {
+	var rs []compiler.Reserved
+	for _, p := range server.AdminPaths(server.DefaultAdminPrefix) {
+		rs = append(rs, compiler.Reserved{
+			Path: p,
+			Why:  "redirc serve answers it itself (unless it runs with --admin-addr or another --admin-prefix)",
+		})
+	}
+	return rs
+}()
 
 // compileOptions returns the compiler options build and check share: the
 // rule-size limits, the trailing-slash semantics and serve's reserved paths.

@@ -60,8 +60,8 @@ func TestFlagNames(t *testing.T) {
 // paths to the compiler: a rule there is a warning, and the build goes on.
 func TestReservedPathWarning(t *testing.T) {
 	dir := t.TempDir()
-	f := writeFile(t, dir, "r.tsv", "/.redirc/healthz\t/x\n/.redirection\t/y\n")
-	want := f + ":1: warning: /.redirc/healthz is under /.redirc/, where redirc serve answers /.redirc/healthz and /.redirc/metrics itself (unless it runs with --admin-addr)\n"
+	f := writeFile(t, dir, "r.tsv", "/.redirc/healthz\t/x\n/.redirection\t/y\n/.redirc/other\t/z\n")
+	want := f + ":1: warning: /.redirc/healthz matches /.redirc/healthz, where redirc serve answers it itself (unless it runs with --admin-addr or another --admin-prefix)\n"
 	for _, args := range [][]string{{"check", f}, {"build", "-o", dir + "/out", f}} {
 		code, _, stderr := redirc(t, args...)
 		if code != 0 || !strings.Contains(stderr, want) || strings.Count(stderr, "warning:") != 1 {
