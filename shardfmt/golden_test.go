@@ -82,18 +82,16 @@ func encodeGolden(t *testing.T, g goldenBuild) ([][]byte, *Index) {
 	t.Helper()
 	files := encodeBuild(t, g.entries, g.seed, g.count)
 	ix := &Index{Format: IndexFormat, HashSeed: g.seed, ShardCount: g.count}
-	var ids bytes.Buffer
 	for i, f := range files {
 		sum := xxhash.Sum64(f)
 		n := len(bucket(g.entries, g.seed, g.count)[i])
 		ix.Shards = append(ix.Shards, IndexShard{File: ShardFileName(i, sum), Hash: FormatHash(sum), Rules: n, Size: int64(len(f))})
 		ix.Rules += n
-		ids.WriteString(FormatHash(sum))
 	}
 	if g.flags != nil {
 		g.flags(ix)
 	}
-	ix.BuildID = fmt.Sprintf("%016x%016x", xxhash.Sum64(ids.Bytes()), xxhash.Sum64String(g.name))
+	ix.BuildID = ix.ComputeBuildID()
 	return files, ix
 }
 

@@ -360,7 +360,7 @@ func TestConcurrentFind(t *testing.T) {
 // buildFromFiles opens encoded shards as a Build with a matching index.
 func buildFromFiles(t testing.TB, files [][]byte, seed uint64) *Build {
 	t.Helper()
-	ix := &Index{Format: IndexFormat, BuildID: strings.Repeat("0", 32), HashSeed: seed, ShardCount: len(files)}
+	ix := &Index{Format: IndexFormat, HashSeed: seed, ShardCount: len(files)}
 	var shards []*Shard
 	for i, f := range files {
 		s := mustOpen(t, f)
@@ -368,6 +368,7 @@ func buildFromFiles(t testing.TB, files [][]byte, seed uint64) *Build {
 		ix.Shards = append(ix.Shards, IndexShard{File: ShardFileName(i, s.Sum()), Hash: FormatHash(s.Sum()), Rules: s.Len(), Size: int64(len(f))})
 		ix.Rules += s.Len()
 	}
+	ix.BuildID = ix.ComputeBuildID()
 	b, err := NewBuild(ix, shards)
 	if err != nil {
 		t.Fatal(err)
