@@ -19,6 +19,12 @@ import (
 // sees either the old build or the new one.
 const IndexFileName = "index.json"
 
+// LockFileName is the name of the lock file a writer may keep in a build
+// directory (the compiler flocks it for the whole of a write, so that two
+// builds into one directory take turns). It is empty, never part of a
+// build, never removed, and readers ignore it.
+const LockFileName = ".redirc.lock"
+
 // IndexFormat is the value of Index.Format this package writes and reads.
 const IndexFormat = 1
 
