@@ -39,8 +39,7 @@ import (
 // readers ignore it. On platforms without flock (Windows, Plan 9, wasm)
 // writes are not serialized.
 func (b *Build) WriteDir(dir string) error {
-	ctx, cancel := context.WithTimeoutCause(context.Background(), DefaultLockWait,
-		fmt.Errorf("waited the default %v (WriteDirContext can wait longer)", DefaultLockWait))
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultLockWait)
 	defer cancel()
 	return b.WriteDirContext(ctx, dir)
 }
