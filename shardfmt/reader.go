@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/bits"
 	"os"
 
@@ -92,24 +93,30 @@ func readFileAligned(path string) ([]byte, error) {
 		return nil, fmt.Errorf("shardfmt: %w", err)
 	}
 	defer f.Close()
+	return readAligned(f, path)
+}
+
+// readAligned reads the whole of the open file f, named where in errors,
+// into an 8-byte-aligned buffer.
+func readAligned(f fs.File, where string) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("shardfmt: %w", err)
 	}
 	size := fi.Size()
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("shardfmt: %s: not a regular file", path)
+		return nil, fmt.Errorf("shardfmt: %s: not a regular file", where)
 	}
 	// Checked before allocating: the size comes from the file system, and
 	// nothing larger can be a valid shard.
 	if uint64(size) > maxFileSize || size > int64(maxInt) {
-		return nil, fmt.Errorf("%s: %w", path, corruptf(0, "file is %d bytes, larger than the %d-byte limit", size, uint64(MaxFileSize)))
+		return nil, fmt.Errorf("%s: %w", where, corruptf(0, "file is %d bytes, larger than the %d-byte limit", size, uint64(MaxFileSize)))
 	}
 	b := alignedBytes(int(size))
 	if _, err := io.ReadFull(f, b); err != nil {
 		// The file shrank between Stat and Read: an I/O problem (someone is
 		// rewriting it), not corruption of what we have.
-		return nil, fmt.Errorf("shardfmt: read %s: %w", path, err)
+		return nil, fmt.Errorf("shardfmt: read %s: %w", where, err)
 	}
 	return b, nil
 }
