@@ -71,7 +71,7 @@ func (d osDir) ReadFile(name string) ([]byte, error) { return os.ReadFile(d.path
 // loadBuild is LoadBuild over the build directory dir of fsys; show turns a
 // file name of the build into the path that error messages give.
 func loadBuild(fsys fs.FS, dir string, show func(name string) string) (*Build, error) {
-	ib, err := fs.ReadFile(fsys, path.Join(dir, IndexFileName))
+	ib, err := fs.ReadFile(fsys, inDir(dir, IndexFileName))
 	if err != nil {
 		return nil, fmt.Errorf("shardfmt: load build: %w", err)
 	}
@@ -95,7 +95,7 @@ func loadBuild(fsys fs.FS, dir string, show func(name string) string) (*Build, e
 	for i := range ix.Shards {
 		offs[i] = -1
 		// ParseIndex guarantees File is a bare name.
-		fi, err := fs.Stat(fsys, path.Join(dir, ix.Shards[i].File))
+		fi, err := fs.Stat(fsys, inDir(dir, ix.Shards[i].File))
 		if err == nil && fi.Mode().IsRegular() && fi.Size() == ix.Shards[i].Size && uint64(fi.Size()) <= maxFileSize {
 			offs[i] = total
 			total += (fi.Size() + 7) &^ 7
@@ -120,20 +120,19 @@ func loadBuild(fsys fs.FS, dir string, show func(name string) string) (*Build, e
 				if i >= n {
 					return
 				}
-				name := path.Join(dir, ix.Shards[i].File)
-				where := show(ix.Shards[i].File)
+				file := ix.Shards[i].File
 				var s *Shard
 				var err error
 				if o := offs[i]; o >= 0 {
 					size := ix.Shards[i].Size
-					s, err = readShardInto(fsys, name, where, buf[o:o+size:o+size])
+					s, err = readShardInto(fsys, dir, file, show, buf[o:o+size:o+size])
 				} else {
-					s, err = readShardFS(fsys, name, where)
+					s, err = readShardFS(fsys, dir, file, show)
 				}
 				if err == nil {
 					err = checkShard(ix, i, s)
 					if err != nil {
-						err = fmt.Errorf("%s: %w", where, err)
+						err = fmt.Errorf("%s: %w", show(file), err)
 					}
 				}
 				if err != nil {
@@ -162,46 +161,55 @@ func loadBuild(fsys fs.FS, dir string, show func(name string) string) (*Build, e
 	return &Build{Index: ix, Shards: shards}, nil
 }
 
-// readShardInto reads the shard file name of fsys into b, which must be
-// 8-byte aligned and exactly as long as the file, and opens it; where names
-// the file in errors. If the file's size is no longer len(b) (it was
-// replaced since loadBuild looked), it is read by readShardFS instead, which
-// reports what is wrong with it.
-func readShardInto(fsys fs.FS, name, where string, b []byte) (*Shard, error) {
-	f, err := fsys.Open(name)
+// inDir returns the path in an fs.FS of the file name in directory dir.
+func inDir(dir, name string) string {
+	if dir == "." {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// readShardInto reads shard file file of directory dir of fsys into b, which
+// must be 8-byte aligned and exactly as long as the file, and opens it;
+// show(file) names the file in errors (computed only for an error: a path
+// per shard is an allocation per shard). If the file's size is no longer
+// len(b) (it was replaced since loadBuild looked), it is read by readShardFS
+// instead, which reports what is wrong with it.
+func readShardInto(fsys fs.FS, dir, file string, show func(string) string, b []byte) (*Shard, error) {
+	f, err := fsys.Open(inDir(dir, file))
 	if err != nil {
 		return nil, fmt.Errorf("shardfmt: %w", err)
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(b)) {
 		f.Close()
-		return readShardFS(fsys, name, where)
+		return readShardFS(fsys, dir, file, show)
 	}
 	if _, err := io.ReadFull(f, b); err != nil {
-		return nil, fmt.Errorf("shardfmt: read %s: %w", where, err)
+		return nil, fmt.Errorf("shardfmt: read %s: %w", show(file), err)
 	}
 	s, err := openShard(b, true)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("%s: %w", show(file), err)
 	}
 	return s, nil
 }
 
-// readShardFS is ReadShardFile for the file name of fsys; where names the
-// file in errors.
-func readShardFS(fsys fs.FS, name, where string) (*Shard, error) {
-	f, err := fsys.Open(name)
+// readShardFS is ReadShardFile for shard file file of directory dir of
+// fsys; show(file) names the file in errors.
+func readShardFS(fsys fs.FS, dir, file string, show func(string) string) (*Shard, error) {
+	f, err := fsys.Open(inDir(dir, file))
 	if err != nil {
 		return nil, fmt.Errorf("shardfmt: %w", err)
 	}
 	defer f.Close()
-	b, err := readAligned(f, where)
+	b, err := readAligned(f, show(file))
 	if err != nil {
 		return nil, err
 	}
 	s, err := openShard(b, true)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, fmt.Errorf("%s: %w", show(file), err)
 	}
 	return s, nil
 }
@@ -248,7 +256,8 @@ func checkShard(ix *Index, i int, s *Shard) error {
 }
 
 // Find looks up key in the build: it hashes the key with the build's seed,
-// picks the shard and calls Shard.Find. It allocates nothing.
+// picks the shard and calls Shard.Find (FORMAT.md §4, "Lookups"). It
+// allocates nothing.
 func (b *Build) Find(key []byte) (Record, bool) {
 	if len(b.Shards) == 0 {
 		return Record{}, false

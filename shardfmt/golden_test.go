@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bits-and-blooms/bloom/v3"
 	"github.com/cespare/xxhash/v2"
 )
 
@@ -255,7 +256,7 @@ func TestGoldenBloom(t *testing.T) {
 			t.Fatalf("bloom shape k=%d blocks=%d, want k=10 blocks=1", s.bloom.k, s.bloom.blocks)
 		}
 		var got []uint64
-		bs := s.bloom.f.BitSet()
+		bs := bloom.FromWithM(s.bloom.words, uint(s.bloom.blocks*BloomBlockBits), uint(s.bloom.k)).BitSet()
 		for i, ok := bs.NextSet(0); ok; i, ok = bs.NextSet(i + 1) {
 			got = append(got, uint64(i))
 		}
