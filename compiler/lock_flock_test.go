@@ -28,9 +28,9 @@ func TestWriteDirLockTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	err = b.WriteDirContext(ctx, dir)
 	if !errors.Is(err, ErrDirLocked) || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), shardfmt.LockFileName) {
 		t.Fatalf("WriteDirContext under a held lock = %v, want ErrDirLocked naming the lock file", err)
