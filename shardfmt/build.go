@@ -21,8 +21,10 @@ type Build struct {
 	Shards []*Shard
 }
 
-// LoadBuild reads dir/index.json and every shard file it lists, verifies each
-// shard completely (OpenShard), and checks that each file's xxhash64 and size
+// LoadBuild reads dir/index.json and every shard file it lists, verifies the
+// index (ParseIndex, which recomputes the build id, so an edited index is
+// refused) and each shard completely (OpenShard), and checks that each
+// file's xxhash64 and size
 // match the index and that its header agrees with the index on shard index,
 // shard count, hash seed and rule count. Shards are read in parallel, on up
 // to GOMAXPROCS goroutines. Errors name the file at fault; problems with the

@@ -85,7 +85,9 @@ func FormatHash(sum uint64) string { return fmt.Sprintf("%016x", sum) }
 
 // Marshal returns the index as indented JSON with a trailing newline. The
 // output depends only on the index's fields. It refuses an index that
-// ParseIndex would reject, so a build can never write an unreadable index.
+// ParseIndex would reject, so a build can never write an unreadable index:
+// in particular BuildID must be ComputeBuildID(), set after every other
+// field.
 func (ix *Index) Marshal() ([]byte, error) {
 	if err := ix.validate(); err != nil {
 		return nil, err
