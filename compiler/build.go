@@ -2,7 +2,6 @@ package compiler
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -100,7 +99,7 @@ func Compile(rules []Rule, opt Options) (*Build, []Problem, error) {
 	c.byKey, c.rules, c.in = nil, nil, nil // let the GC have them while shards are encoded
 	b := &Build{Shards: make([][]byte, n), Chains: c.chains}
 	ix := &shardfmt.Index{
-		Format:              1,
+		Format:              shardfmt.IndexFormat,
 		HashSeed:            opt.HashSeed,
 		ShardCount:          n,
 		Rules:               nrules,
@@ -124,7 +123,7 @@ func Compile(rules []Rule, opt Options) (*Build, []Problem, error) {
 	}); err != nil {
 		return nil, c.probs, err
 	}
-	ix.BuildID = buildID(ix)
+	ix.BuildID = ix.ComputeBuildID()
 	b.Index = ix
 	st.Rules = nrules
 	st.Shards = n
@@ -135,23 +134,6 @@ func Compile(rules []Rule, opt Options) (*Build, []Problem, error) {
 	st.Duration = time.Since(start)
 	b.Stats = st
 	return b, c.probs, nil
-}
-
-// buildID derives the build's identity from everything the index says, so
-// equal builds share an id and any change gives a new one.
-func buildID(ix *shardfmt.Index) string {
-	d1, d2 := xxhash.New(), xxhash.NewWithSeed(0x9e3779b97f4a7c15)
-	var hdr [8]byte
-	for _, d := range []*xxhash.Digest{d1, d2} {
-		fmt.Fprintf(d, "redirc/%d/%d/%d/%v/%v/%v/%v/%d\n", ix.Format, ix.HashSeed, ix.ShardCount, ix.StrictTrailingSlash,
-			ix.HostRules, ix.CaseSensitiveRules, ix.PrefixRules, ix.MaxPrefixSegments)
-		for _, s := range ix.Shards {
-			binary.LittleEndian.PutUint64(hdr[:], uint64(s.Size))
-			d.Write(hdr[:])
-			d.WriteString(s.Hash)
-		}
-	}
-	return fmt.Sprintf("%016x%016x", d1.Sum64(), d2.Sum64())
 }
 
 // parallel runs f(0..n-1) on up to workers goroutines and returns the

@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,10 +28,34 @@ import (
 //
 // WriteDir never follows a symbolic link inside dir: files are created
 // under fresh temporary names and renamed over whatever was there.
-func (b *Build) WriteDir(dir string) (err error) {
+//
+// Two writes into one directory (two CI jobs, say) take turns: WriteDir
+// holds an exclusive lock on dir's lock file (shardfmt.LockFileName, an
+// flock on unix systems) from before it reads the previous index until
+// the stale shards are removed, so that neither write can delete the
+// other's new shards. It waits up to DefaultLockWait for the other write to
+// finish, then fails with an error wrapping ErrDirLocked; WriteDirContext
+// waits as long as its context allows. The lock file stays in dir, empty;
+// readers ignore it. On platforms without flock (Windows, Plan 9, wasm)
+// writes are not serialized.
+func (b *Build) WriteDir(dir string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultLockWait)
+	defer cancel()
+	return b.WriteDirContext(ctx, dir)
+}
+
+// WriteDirContext is WriteDir waiting for the output directory's lock until
+// ctx is done (then the error wraps ErrDirLocked and ctx's cause). Once the
+// lock is held, the write runs to the end: ctx does not interrupt it.
+func (b *Build) WriteDirContext(ctx context.Context, dir string) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating output directory: %w", err)
 	}
+	unlock, err := lockDir(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	prev := previousShards(dir)
 
 	var (

@@ -9,12 +9,8 @@ import (
 // The BLOOM section is a cache-line-blocked Bloom filter: the bit array is cut
 // into blocks of 512 bits (64 bytes, one cache line) and all k probes of a key
 // fall into one block, so a lookup costs one cache miss however large k is.
-// The bits are stored as little-endian u64 words and used in place through
-// bloom/v3's FromWithM and TestLocations; we compute the locations ourselves,
-// which is what pins the hash scheme (bloom/v3's own murmur hashing is not
-// used, so a change there cannot invalidate old files).
-//
-// For a key hash h (see Hash), all arithmetic modulo 2^64 or 2^32:
+// FORMAT.md (§5, and "Lookups" in §4) specifies it; in short, for a key hash
+// h (see Hash), all arithmetic modulo 2^64 or 2^32:
 //
 //	g      = mixBloom(h)                   // independent of shard and fingerprint bits
 //	block  = ((g >> 32) * blocks) >> 32    // Lemire fast range on the high 32 bits
@@ -28,8 +24,16 @@ import (
 // keys with the same step share sliding runs of bits. The multiplicative
 // sequence matches the blocked-Bloom prediction (TestBloomFalsePositiveRate).
 //
-// Because every loc_i < m = blocks*512, the "% m" in TestLocations and in
-// building is the identity.
+// The bits are little-endian u64 words, used in place. bits-and-blooms/bloom/v3
+// plays two parts, neither on the lookup path: the writer sets the bits
+// through it (buildBloom: FromWithM over the words, BitSet().Set at our
+// locations), and its TestLocations is the reference the tests check the
+// reader's own bit test against (TestBloomDirectAgrees). Lookups and
+// OpenShard test the block's words directly (mayContain). We compute the
+// locations ourselves, which is what pins the hash scheme: bloom/v3's own
+// murmur hashing is not used, so a change there cannot invalidate old
+// files. Because every loc_i < m = blocks*512, the "% m" bloom/v3 applies
+// is the identity.
 
 // DefaultBloomFP is the Bloom filter false-positive rate EncodeShard aims for
 // when ShardOptions.BloomFP is 0. A false positive costs one in-memory binary
@@ -90,31 +94,19 @@ func bloomLocations(locs *[MaxBloomK]uint64, h uint64, blocks uint64, k uint32) 
 
 // bloomFilter is an open BLOOM section.
 type bloomFilter struct {
-	// f wraps the section's words, in place when possible. It is held by
-	// value to save a dependent load on every lookup.
-	f      bloom.BloomFilter
-	words  []uint64 // the words f wraps
+	words  []uint64 // the section's words, in place when possible
 	blocks uint64
 	k      uint32
 }
 
 // mayContain reports whether the key with hash h may be in the filter. It
-// does not allocate: locs lives on the stack (TestLocations does not retain
-// it).
+// tests the words of the key's block itself: going through bloom/v3's
+// TestLocations, as lookups once did, reduces every location modulo m with
+// a 64-bit division and reaches the words through the BitSet's pointer; the
+// divisions measured about 30 ns per key at open (a third of the open time)
+// and as much on every lookup that passes the filter. TestBloomDirectAgrees
+// pins this test to TestLocations, the reference.
 func (b *bloomFilter) mayContain(h uint64) bool {
-	var locs [MaxBloomK]uint64
-	bloomLocations(&locs, h, b.blocks, b.k)
-	return b.f.TestLocations(locs[:b.k])
-}
-
-// mayContainDirect answers like mayContain, testing the words itself
-// instead of going through TestLocations, which reduces every location
-// modulo m with a 64-bit division and reaches the words through the
-// BitSet's pointer. Find and OpenShard use it: the divisions measured about
-// 30 ns per key at open (a third of the open time) and as much on every
-// lookup that passes the filter; TestBloomDirectAgrees pins the two
-// together, so mayContain (bloom/v3's TestLocations) stays the reference.
-func (b *bloomFilter) mayContainDirect(h uint64) bool {
 	// The same arithmetic as bloomLocations, fused with the test so that no
 	// location array is written and read back.
 	g := mixBloom(h)

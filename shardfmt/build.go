@@ -3,7 +3,9 @@ package shardfmt
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -19,22 +21,65 @@ type Build struct {
 	Shards []*Shard
 }
 
-// LoadBuild reads dir/index.json and every shard file it lists, verifies each
-// shard completely (OpenShard), and checks that each file's xxhash64 and size
+// LoadBuild reads dir/index.json and every shard file it lists, verifies the
+// index (ParseIndex, which recomputes the build id, so an edited index is
+// refused) and each shard completely (OpenShard), and checks that each
+// file's xxhash64 and size
 // match the index and that its header agrees with the index on shard index,
 // shard count, hash seed and rule count. Shards are read in parallel, on up
 // to GOMAXPROCS goroutines. Errors name the file at fault; problems with the
 // content wrap ErrCorrupt (or ErrUnsupported), I/O problems wrap the
 // underlying error (a missing shard wraps fs.ErrNotExist).
 func LoadBuild(dir string) (*Build, error) {
-	ipath := filepath.Join(dir, IndexFileName)
-	ib, err := os.ReadFile(ipath)
+	return loadBuild(osDir(dir), ".", func(name string) string { return filepath.Join(dir, name) })
+}
+
+// LoadBuildFS is LoadBuild for a build directory inside a file system, such
+// as an embed.FS holding a build compiled into the program: dir is the
+// directory's slash-separated path in fsys ("." for its root), and the
+// checks are LoadBuild's. Shards are read into memory like LoadBuild's, so
+// the Build does not keep fsys.
+func LoadBuildFS(fsys fs.FS, dir string) (*Build, error) {
+	if !fs.ValidPath(dir) {
+		return nil, fmt.Errorf("shardfmt: load build: %w", &fs.PathError{Op: "open", Path: dir, Err: fs.ErrInvalid})
+	}
+	return loadBuild(fsys, dir, func(name string) string { return path.Join(dir, name) })
+}
+
+// osDir is a directory of the operating system's file system as an fs.FS,
+// for LoadBuild. Unlike os.DirFS's, its errors name files by their OS path
+// (dir joined with the name), as LoadBuild's always have. It is only given
+// the names loadBuild builds: IndexFileName and shard names ParseIndex
+// checked (bare names, never paths).
+type osDir string
+
+func (d osDir) path(name string) string { return filepath.Join(string(d), filepath.FromSlash(name)) }
+
+// Open opens the named file.
+func (d osDir) Open(name string) (fs.File, error) {
+	f, err := os.Open(d.path(name))
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Stat returns the named file's FileInfo, following symbolic links.
+func (d osDir) Stat(name string) (fs.FileInfo, error) { return os.Stat(d.path(name)) }
+
+// ReadFile reads the named file.
+func (d osDir) ReadFile(name string) ([]byte, error) { return os.ReadFile(d.path(name)) }
+
+// loadBuild is LoadBuild over the build directory dir of fsys; show turns a
+// file name of the build into the path that error messages give.
+func loadBuild(fsys fs.FS, dir string, show func(name string) string) (*Build, error) {
+	ib, err := fs.ReadFile(fsys, inDir(dir, IndexFileName))
 	if err != nil {
 		return nil, fmt.Errorf("shardfmt: load build: %w", err)
 	}
 	ix, err := ParseIndex(ib)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ipath, err)
+		return nil, fmt.Errorf("%s: %w", show(IndexFileName), err)
 	}
 
 	n := len(ix.Shards)
@@ -51,7 +96,8 @@ func LoadBuild(dir string) (*Build, error) {
 	var total int64
 	for i := range ix.Shards {
 		offs[i] = -1
-		fi, err := os.Stat(filepath.Join(dir, ix.Shards[i].File))
+		// ParseIndex guarantees File is a bare name.
+		fi, err := fs.Stat(fsys, inDir(dir, ix.Shards[i].File))
 		if err == nil && fi.Mode().IsRegular() && fi.Size() == ix.Shards[i].Size && uint64(fi.Size()) <= maxFileSize {
 			offs[i] = total
 			total += (fi.Size() + 7) &^ 7
@@ -76,20 +122,19 @@ func LoadBuild(dir string) (*Build, error) {
 				if i >= n {
 					return
 				}
-				// ParseIndex guarantees File is a bare name.
-				path := filepath.Join(dir, ix.Shards[i].File)
+				file := ix.Shards[i].File
 				var s *Shard
 				var err error
 				if o := offs[i]; o >= 0 {
 					size := ix.Shards[i].Size
-					s, err = readShardInto(path, buf[o:o+size:o+size])
+					s, err = readShardInto(fsys, dir, file, show, buf[o:o+size:o+size])
 				} else {
-					s, err = ReadShardFile(path)
+					s, err = readShardFS(fsys, dir, file, show)
 				}
 				if err == nil {
 					err = checkShard(ix, i, s)
 					if err != nil {
-						err = fmt.Errorf("%s: %w", path, err)
+						err = fmt.Errorf("%s: %w", show(file), err)
 					}
 				}
 				if err != nil {
@@ -118,26 +163,55 @@ func LoadBuild(dir string) (*Build, error) {
 	return &Build{Index: ix, Shards: shards}, nil
 }
 
-// readShardInto reads the shard file at path into b, which must be 8-byte
-// aligned and exactly as long as the file, and opens it. If the file's size
-// is no longer len(b) (it was replaced since LoadBuild looked), it is read
-// by ReadShardFile instead, which reports what is wrong with it.
-func readShardInto(path string, b []byte) (*Shard, error) {
-	f, err := os.Open(path)
+// inDir returns the path in an fs.FS of the file name in directory dir.
+func inDir(dir, name string) string {
+	if dir == "." {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// readShardInto reads shard file file of directory dir of fsys into b, which
+// must be 8-byte aligned and exactly as long as the file, and opens it;
+// show(file) names the file in errors (computed only for an error: a path
+// per shard is an allocation per shard). If the file's size is no longer
+// len(b) (it was replaced since loadBuild looked), it is read by readShardFS
+// instead, which reports what is wrong with it.
+func readShardInto(fsys fs.FS, dir, file string, show func(string) string, b []byte) (*Shard, error) {
+	f, err := fsys.Open(inDir(dir, file))
 	if err != nil {
 		return nil, fmt.Errorf("shardfmt: %w", err)
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != int64(len(b)) {
 		f.Close()
-		return ReadShardFile(path)
+		return readShardFS(fsys, dir, file, show)
 	}
 	if _, err := io.ReadFull(f, b); err != nil {
-		return nil, fmt.Errorf("shardfmt: read %s: %w", path, err)
+		return nil, fmt.Errorf("shardfmt: read %s: %w", show(file), err)
 	}
 	s, err := openShard(b, true)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", show(file), err)
+	}
+	return s, nil
+}
+
+// readShardFS is ReadShardFile for shard file file of directory dir of
+// fsys; show(file) names the file in errors.
+func readShardFS(fsys fs.FS, dir, file string, show func(string) string) (*Shard, error) {
+	f, err := fsys.Open(inDir(dir, file))
+	if err != nil {
+		return nil, fmt.Errorf("shardfmt: %w", err)
+	}
+	defer f.Close()
+	b, err := readAligned(f, show(file))
+	if err != nil {
+		return nil, err
+	}
+	s, err := openShard(b, true)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", show(file), err)
 	}
 	return s, nil
 }
@@ -184,7 +258,8 @@ func checkShard(ix *Index, i int, s *Shard) error {
 }
 
 // Find looks up key in the build: it hashes the key with the build's seed,
-// picks the shard and calls Shard.Find. It allocates nothing.
+// picks the shard and calls Shard.Find (FORMAT.md §4, "Lookups"). It
+// allocates nothing.
 func (b *Build) Find(key []byte) (Record, bool) {
 	if len(b.Shards) == 0 {
 		return Record{}, false

@@ -113,8 +113,9 @@ func TestOpenRefusesUnsafeDest(t *testing.T) {
 			// The same file as part of a build on disk.
 			dir := t.TempDir()
 			sum := xxhashSum(b)
-			ix := &Index{Format: IndexFormat, BuildID: strings.Repeat("ab", 16), ShardCount: 1, Rules: 2,
+			ix := &Index{Format: IndexFormat, ShardCount: 1, Rules: 2,
 				Shards: []IndexShard{{File: ShardFileName(0, sum), Hash: FormatHash(sum), Rules: 2, Size: int64(len(b))}}}
+			ix.BuildID = ix.ComputeBuildID()
 			ixb, err := ix.Marshal()
 			if err != nil {
 				t.Fatal(err)

@@ -6,7 +6,8 @@
 // 32 bits of Hash). Each shard is one immutable file holding a
 // cache-line-blocked Bloom filter, the entries' 32-bit fingerprints in
 // ascending order, the keys, fixed-size records and de-duplicated
-// destinations. FORMAT.md in this directory specifies the bytes.
+// destinations. FORMAT.md in this directory specifies the bytes, and its
+// section 4 ("Lookups") describes a lookup step by step.
 //
 // Writing is deterministic: EncodeShard gives identical bytes for the same
 // entries in any order, and shard files are named after their content
@@ -26,6 +27,10 @@
 //		// errors.Is(err, shardfmt.ErrCorrupt): a bad build; keep the old one.
 //	}
 //	rec, ok := b.Find(key)
+//
+// LoadBuildFS does the same for a build inside an fs.FS (an embed.FS, say).
+// Both recompute the index's build id (Index.ComputeBuildID), so an index
+// edited after it was written is refused rather than trusted.
 //
 // Errors about damaged or malformed files wrap ErrCorrupt (a *CorruptError
 // for shards, with the byte offset); files of a newer format wrap

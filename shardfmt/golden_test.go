@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bits-and-blooms/bloom/v3"
 	"github.com/cespare/xxhash/v2"
 )
 
@@ -82,18 +83,16 @@ func encodeGolden(t *testing.T, g goldenBuild) ([][]byte, *Index) {
 	t.Helper()
 	files := encodeBuild(t, g.entries, g.seed, g.count)
 	ix := &Index{Format: IndexFormat, HashSeed: g.seed, ShardCount: g.count}
-	var ids bytes.Buffer
 	for i, f := range files {
 		sum := xxhash.Sum64(f)
 		n := len(bucket(g.entries, g.seed, g.count)[i])
 		ix.Shards = append(ix.Shards, IndexShard{File: ShardFileName(i, sum), Hash: FormatHash(sum), Rules: n, Size: int64(len(f))})
 		ix.Rules += n
-		ids.WriteString(FormatHash(sum))
 	}
 	if g.flags != nil {
 		g.flags(ix)
 	}
-	ix.BuildID = fmt.Sprintf("%016x%016x", xxhash.Sum64(ids.Bytes()), xxhash.Sum64String(g.name))
+	ix.BuildID = ix.ComputeBuildID()
 	return files, ix
 }
 
@@ -257,7 +256,7 @@ func TestGoldenBloom(t *testing.T) {
 			t.Fatalf("bloom shape k=%d blocks=%d, want k=10 blocks=1", s.bloom.k, s.bloom.blocks)
 		}
 		var got []uint64
-		bs := s.bloom.f.BitSet()
+		bs := bloom.FromWithM(s.bloom.words, uint(s.bloom.blocks*BloomBlockBits), uint(s.bloom.k)).BitSet()
 		for i, ok := bs.NextSet(0); ok; i, ok = bs.NextSet(i + 1) {
 			got = append(got, uint64(i))
 		}

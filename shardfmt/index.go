@@ -2,6 +2,7 @@ package shardfmt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,12 +10,20 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // IndexFileName is the name of a build's table of contents inside the build
 // directory. The compiler writes it last, by atomic rename, so that a reader
 // sees either the old build or the new one.
 const IndexFileName = "index.json"
+
+// LockFileName is the name of the lock file a writer may keep in a build
+// directory (the compiler flocks it for the whole of a write, so that two
+// builds into one directory take turns). It is empty, never part of a
+// build, never removed, and readers ignore it.
+const LockFileName = ".redirc.lock"
 
 // IndexFormat is the value of Index.Format this package writes and reads.
 const IndexFormat = 1
@@ -25,8 +34,9 @@ const IndexFormat = 1
 type Index struct {
 	// Format is IndexFormat.
 	Format int `json:"format"`
-	// BuildID identifies the build: 32 lower-case hex characters, which
-	// the compiler derives from the build's content.
+	// BuildID identifies the build: 32 lower-case hex characters, equal to
+	// ComputeBuildID of the other fields. ParseIndex refuses an index whose
+	// id does not match, so an edited flag cannot change answers silently.
 	BuildID string `json:"buildId"`
 	// HashSeed is the seed of Hash for every key of the build.
 	HashSeed uint64 `json:"hashSeed"`
@@ -75,11 +85,18 @@ func FormatHash(sum uint64) string { return fmt.Sprintf("%016x", sum) }
 
 // Marshal returns the index as indented JSON with a trailing newline. The
 // output depends only on the index's fields. It refuses an index that
-// ParseIndex would reject, so a build can never write an unreadable index.
+// ParseIndex would reject, so a build can never write an unreadable index:
+// in particular BuildID must be ComputeBuildID(), set after every other
+// field.
 func (ix *Index) Marshal() ([]byte, error) {
 	if err := ix.validate(); err != nil {
 		return nil, err
 	}
+	return ix.marshal()
+}
+
+// marshal is Marshal without the validation.
+func (ix *Index) marshal() ([]byte, error) {
 	b, err := json.MarshalIndent(ix, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("shardfmt: marshal index: %w", err)
@@ -87,13 +104,80 @@ func (ix *Index) Marshal() ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
+// buildIDSeed2 seeds the second of the two xxhash64 digests that make up a
+// build id (the first has seed 0).
+const buildIDSeed2 = 0x9e3779b97f4a7c15
+
+// ComputeBuildID returns the build id the index's content calls for: the
+// value Index.BuildID must hold. It covers every field that can change an
+// answer, directly or through the shard files (FORMAT.md, "Build id"):
+// Format, HashSeed, ShardCount, StrictTrailingSlash, HostRules,
+// CaseSensitiveRules, PrefixRules, MaxPrefixSegments, and every shard's Size
+// and Hash (the whole-file xxhash64, which covers the shard's entries and its
+// header's index, count, seed and entry count). File and the rule counts are
+// not hashed: File must be ShardFileName(i, Hash), and the rule counts must
+// equal the shards' headers (LoadBuild) and add up to Rules (ParseIndex).
+//
+// The id is two xxhash64 digests (seeds 0 and 0x9e3779b97f4a7c15) of the
+// line "redirc/<format>/<hashSeed>/<shardCount>/<strictTrailingSlash>/
+// <hostRules>/<caseSensitiveRules>/<prefixRules>/<maxPrefixSegments>\n"
+// (decimal integers, true or false) followed, for each shard in order, by
+// its Size as a little-endian u64 and its Hash as 16 ASCII hex characters;
+// printed as 32 lower-case hex characters. Equal builds share an id and any
+// change gives a new one. It is a checksum, not authentication: whoever can
+// write index.json can also write a matching id.
+func (ix *Index) ComputeBuildID() string {
+	var line [128]byte
+	l := append(line[:0], "redirc/"...)
+	l = strconv.AppendInt(l, int64(ix.Format), 10)
+	l = append(l, '/')
+	l = strconv.AppendUint(l, ix.HashSeed, 10)
+	l = append(l, '/')
+	l = strconv.AppendInt(l, int64(ix.ShardCount), 10)
+	for _, f := range [...]bool{ix.StrictTrailingSlash, ix.HostRules, ix.CaseSensitiveRules, ix.PrefixRules} {
+		l = append(l, '/')
+		l = strconv.AppendBool(l, f)
+	}
+	l = append(l, '/')
+	l = strconv.AppendInt(l, int64(ix.MaxPrefixSegments), 10)
+	l = append(l, '\n')
+
+	var d1, d2 xxhash.Digest
+	d1.ResetWithSeed(0)
+	d2.ResetWithSeed(buildIDSeed2)
+	d1.Write(l)
+	d2.Write(l)
+	var rec [8 + 16]byte
+	for i := range ix.Shards {
+		s := &ix.Shards[i]
+		binary.LittleEndian.PutUint64(rec[:8], uint64(s.Size))
+		r := append(rec[:8], s.Hash...)
+		d1.Write(r)
+		d2.Write(r)
+	}
+	var id [32]byte
+	hexU64(id[:16], d1.Sum64())
+	hexU64(id[16:], d2.Sum64())
+	return string(id[:])
+}
+
+// hexU64 writes v as 16 lower-case hex digits into b.
+func hexU64(b []byte, v uint64) {
+	const digits = "0123456789abcdef"
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[v&15]
+		v >>= 4
+	}
+}
+
 // ParseIndex parses and validates an index file. It is strict: unknown
 // fields, trailing data, a format other than IndexFormat, a shard count that
 // disagrees with the shard list or is outside 1..MaxShardCount, a file name
 // that is not exactly ShardFileName(i, hash) (so never a path), a malformed
-// hash or build id, negative counts or sizes, and a rule total that is not
-// the sum of the shards' are all errors wrapping ErrCorrupt (a newer format
-// wraps ErrUnsupported instead).
+// hash or build id, negative counts or sizes, a rule total that is not the
+// sum of the shards', and a build id other than ComputeBuildID (an index
+// edited or damaged after it was written) are all errors wrapping ErrCorrupt
+// (a newer format wraps ErrUnsupported instead).
 func ParseIndex(b []byte) (*Index, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -112,7 +196,7 @@ func ParseIndex(b []byte) (*Index, error) {
 	// An index exactly as Marshal writes it (what the compiler writes) has
 	// neither, and re-marshaling costs far less than walking the tokens,
 	// which allocates for every one of them.
-	if canon, err := ix.Marshal(); err != nil || !bytes.Equal(canon, b) {
+	if canon, err := ix.marshal(); err != nil || !bytes.Equal(canon, b) {
 		if err := checkIndexKeys(b); err != nil {
 			return nil, err
 		}
@@ -252,6 +336,12 @@ func (ix *Index) validate() error {
 	}
 	if total != ix.Rules {
 		return indexErrorf("rule count %d, but the shards hold %d", ix.Rules, total)
+	}
+	// Last, so that every other problem gets its own message: any edit to
+	// a field that changes answers (a flag, the seed, a shard's hash or
+	// size) changes the id.
+	if id := ix.ComputeBuildID(); id != ix.BuildID {
+		return indexErrorf("build id %s does not match the index's content (computed %s): the index was altered or damaged after it was written", ix.BuildID, id)
 	}
 	return nil
 }

@@ -2,13 +2,17 @@ package shardfmt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 func TestShardFileName(t *testing.T) {
@@ -27,9 +31,13 @@ func TestShardFileName(t *testing.T) {
 	}
 }
 
+// testIndexID is ComputeBuildID of testIndex, pinned: the formula is part
+// of the format (builds already written must keep loading).
+const testIndexID = "87e42eda737c4dff107ccd9779764408"
+
 func testIndex() *Index {
 	return &Index{
-		Format: IndexFormat, BuildID: "0123456789abcdef0123456789abcdef", HashSeed: 1<<64 - 1,
+		Format: IndexFormat, BuildID: testIndexID, HashSeed: 1<<64 - 1,
 		ShardCount: 2, Rules: 5, HostRules: true, MaxPrefixSegments: 3,
 		Shards: []IndexShard{
 			{File: ShardFileName(0, 0xaa), Hash: FormatHash(0xaa), Rules: 2, Size: 500},
@@ -76,6 +84,7 @@ func TestParseIndexErrors(t *testing.T) {
 		return strings.Replace(string(good), old, new, 1)
 	}
 	name0, name1 := ShardFileName(0, 0xaa), ShardFileName(1, 0xbb)
+	const idMismatch = "shardfmt: corrupt index: build id " + testIndexID + " does not match the index's content (computed "
 	for _, tc := range []struct {
 		name, in, want string
 		unsupported    bool
@@ -92,8 +101,8 @@ func TestParseIndexErrors(t *testing.T) {
 		{"Null", "null", `shardfmt: corrupt index: format 0, want 1`, false},
 		{"Format0", edit(`"format": 1`, `"format": 0`), `shardfmt: corrupt index: format 0, want 1`, false},
 		{"Format2", edit(`"format": 1`, `"format": 2`), `shardfmt: unsupported shard format: index format 2, this reader reads format 1`, true},
-		{"BuildIDShort", edit(`0123456789abcdef0123456789abcdef`, `0123`), `shardfmt: corrupt index: build id "0123" is not 32 lower-case hex characters`, false},
-		{"BuildIDUpper", edit(`0123456789abcdef0123456789abcdef`, `0123456789ABCDEF0123456789abcdef`), `shardfmt: corrupt index: build id "0123456789ABCDEF0123456789abcdef" is not 32 lower-case hex characters`, false},
+		{"BuildIDShort", edit(testIndexID, `0123`), `shardfmt: corrupt index: build id "0123" is not 32 lower-case hex characters`, false},
+		{"BuildIDUpper", edit(testIndexID, strings.ToUpper(testIndexID)), `shardfmt: corrupt index: build id "` + strings.ToUpper(testIndexID) + `" is not 32 lower-case hex characters`, false},
 		{"CountMismatch", edit(`"shardCount": 2`, `"shardCount": 3`), `shardfmt: corrupt index: shard count 3, but 2 shards listed`, false},
 		{"Count0", edit(`"shardCount": 2`, `"shardCount": 0`), `shardfmt: corrupt index: shard count 0 out of range 1..1048576`, false},
 		{"CountHuge", edit(`"shardCount": 2`, `"shardCount": 1048577`), `shardfmt: corrupt index: shard count 1048577 out of range 1..1048576`, false},
@@ -110,6 +119,17 @@ func TestParseIndexErrors(t *testing.T) {
 		{"NegativeTotal", edit(`"rules": 5,`, `"rules": -5,`), `shardfmt: corrupt index: rule count -5 is negative`, false},
 		{"RulesSum", edit(`"rules": 5,`, `"rules": 6,`), `shardfmt: corrupt index: rule count 6, but the shards hold 5`, false},
 		{"NegativePrefixSegments", edit(`"maxPrefixSegments": 3`, `"maxPrefixSegments": -1`), `shardfmt: corrupt index: max prefix segments -1 is negative`, false},
+		// Fields that change answers, edited after the index was written:
+		// the build id no longer matches.
+		{"HashSeedEdited", edit(`"hashSeed": 18446744073709551615`, `"hashSeed": 18446744073709551614`), idMismatch, false},
+		{"StrictEdited", edit(`"strictTrailingSlash": false`, `"strictTrailingSlash": true`), idMismatch, false},
+		{"HostRulesEdited", edit(`"hostRules": true`, `"hostRules": false`), idMismatch, false},
+		{"CaseRulesEdited", edit(`"caseSensitiveRules": false`, `"caseSensitiveRules": true`), idMismatch, false},
+		{"PrefixRulesEdited", edit(`"prefixRules": false`, `"prefixRules": true`), idMismatch, false},
+		{"MaxPrefixSegmentsEdited", edit(`"maxPrefixSegments": 3`, `"maxPrefixSegments": 4`), idMismatch, false},
+		{"SizeEdited", edit(`"size": 500`, `"size": 501`), idMismatch, false},
+		{"ShardHashEdited", strings.ReplaceAll(edit(`"xxh64": "00000000000000aa"`, `"xxh64": "00000000000000ab"`), name0, ShardFileName(0, 0xab)), idMismatch, false},
+		{"BuildIDEdited", edit(testIndexID, strings.Repeat("0", 32)), `shardfmt: corrupt index: build id 00000000000000000000000000000000 does not match the index's content (computed ` + testIndexID + `): the index was altered or damaged after it was written`, false},
 		{"SeedAsString", edit(`"hashSeed": 18446744073709551615`, `"hashSeed": "1"`), `shardfmt: corrupt index: json: cannot unmarshal string into Go struct field Index.hashSeed of type uint64`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,7 +137,7 @@ func TestParseIndexErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseIndex succeeded, want %q", tc.want)
 			}
-			if err.Error() != tc.want {
+			if err.Error() != tc.want && !(tc.want == idMismatch && strings.HasPrefix(err.Error(), idMismatch)) {
 				t.Errorf("error %q\nwant  %q", err, tc.want)
 			}
 			if errors.Is(err, ErrCorrupt) == tc.unsupported || errors.Is(err, ErrUnsupported) != tc.unsupported {
@@ -176,6 +196,9 @@ func rewriteIndex(t *testing.T, dir string, edit func(ix *Index)) {
 		t.Fatal(err)
 	}
 	edit(ix)
+	// A consistent index (as a buggy writer might produce), so that the
+	// checks against the shard files are what the test reaches.
+	ix.BuildID = ix.ComputeBuildID()
 	if b, err = ix.Marshal(); err != nil {
 		t.Fatal(err)
 	}
@@ -317,3 +340,80 @@ func readFile(t *testing.T, dir, name string) []byte {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// refBuildID is the build id formula as compiler/build.go wrote it before
+// shardfmt owned it, kept verbatim: ComputeBuildID must agree with it, or
+// builds already written would stop loading.
+func refBuildID(ix *Index) string {
+	d1, d2 := xxhash.New(), xxhash.NewWithSeed(0x9e3779b97f4a7c15)
+	var hdr [8]byte
+	for _, d := range []*xxhash.Digest{d1, d2} {
+		fmt.Fprintf(d, "redirc/%d/%d/%d/%v/%v/%v/%v/%d\n", ix.Format, ix.HashSeed, ix.ShardCount, ix.StrictTrailingSlash,
+			ix.HostRules, ix.CaseSensitiveRules, ix.PrefixRules, ix.MaxPrefixSegments)
+		for _, s := range ix.Shards {
+			binary.LittleEndian.PutUint64(hdr[:], uint64(s.Size))
+			d.Write(hdr[:])
+			d.WriteString(s.Hash)
+		}
+	}
+	return fmt.Sprintf("%016x%016x", d1.Sum64(), d2.Sum64())
+}
+
+func TestComputeBuildIDFormula(t *testing.T) {
+	if got := testIndex().ComputeBuildID(); got != testIndexID {
+		t.Errorf("ComputeBuildID of testIndex = %s, want %s", got, testIndexID)
+	}
+	r := newRand(t)
+	for range 1000 {
+		ix := &Index{
+			Format: r.IntN(3), HashSeed: r.Uint64() >> r.IntN(64), ShardCount: r.IntN(20),
+			StrictTrailingSlash: r.IntN(2) == 0, HostRules: r.IntN(2) == 0, CaseSensitiveRules: r.IntN(2) == 0,
+			PrefixRules: r.IntN(2) == 0, MaxPrefixSegments: r.IntN(100) - 1,
+		}
+		for i := range r.IntN(20) {
+			sum := r.Uint64()
+			ix.Shards = append(ix.Shards, IndexShard{File: ShardFileName(i, sum), Hash: FormatHash(sum), Size: r.Int64N(1 << 40)})
+		}
+		if got, want := ix.ComputeBuildID(), refBuildID(ix); got != want {
+			t.Fatalf("ComputeBuildID(%+v) = %s, the compiler's formula gives %s", ix, got, want)
+		}
+	}
+}
+
+// TestLoadBuildRefusesAlteredIndex edits each index field that changes
+// answers in a golden build, without fixing the build id: each must be
+// refused as corruption. (Regression: flipping hostRules used to load, and
+// host-scoped rules silently stopped matching.)
+func TestLoadBuildRefusesAlteredIndex(t *testing.T) {
+	golden := goldenBuilds()[0]
+	for _, tc := range []struct{ name, old, new string }{
+		{"hostRules", `"hostRules": true`, `"hostRules": false`},
+		{"caseSensitiveRules", `"caseSensitiveRules": false`, `"caseSensitiveRules": true`},
+		{"prefixRules", `"prefixRules": true`, `"prefixRules": false`},
+		{"strictTrailingSlash", `"strictTrailingSlash": false`, `"strictTrailingSlash": true`},
+		{"maxPrefixSegments", `"maxPrefixSegments": 2`, `"maxPrefixSegments": 1`},
+		{"hashSeed", `"hashSeed": 81985529216486895`, `"hashSeed": 81985529216486896`},
+		{"buildId", `"buildId": "`, `"buildId": "0`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyGolden(t, golden.name)
+			path := filepath.Join(dir, IndexFileName)
+			b := readFile(t, dir, IndexFileName)
+			if !bytes.Contains(b, []byte(tc.old)) {
+				t.Fatalf("test bug: %q not in the index", tc.old)
+			}
+			b = bytes.Replace(b, []byte(tc.old), []byte(tc.new), 1)
+			if tc.name == "buildId" { // keep it 32 characters
+				i := bytes.Index(b, []byte(`"buildId": "`)) + len(`"buildId": "`)
+				b = append(b[:i+32:i+32], b[i+33:]...)
+			}
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadBuild(dir)
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path+": shardfmt: corrupt index: build id ") {
+				t.Fatalf("LoadBuild = %v, want ErrCorrupt naming %s and the build id", err, path)
+			}
+		})
+	}
+}

@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/bits"
 	"os"
 
-	"github.com/bits-and-blooms/bloom/v3"
 	"github.com/cespare/xxhash/v2"
 )
 
@@ -92,24 +92,30 @@ func readFileAligned(path string) ([]byte, error) {
 		return nil, fmt.Errorf("shardfmt: %w", err)
 	}
 	defer f.Close()
+	return readAligned(f, path)
+}
+
+// readAligned reads the whole of the open file f, named where in errors,
+// into an 8-byte-aligned buffer.
+func readAligned(f fs.File, where string) ([]byte, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("shardfmt: %w", err)
 	}
 	size := fi.Size()
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("shardfmt: %s: not a regular file", path)
+		return nil, fmt.Errorf("shardfmt: %s: not a regular file", where)
 	}
 	// Checked before allocating: the size comes from the file system, and
 	// nothing larger can be a valid shard.
 	if uint64(size) > maxFileSize || size > int64(maxInt) {
-		return nil, fmt.Errorf("%s: %w", path, corruptf(0, "file is %d bytes, larger than the %d-byte limit", size, uint64(MaxFileSize)))
+		return nil, fmt.Errorf("%s: %w", where, corruptf(0, "file is %d bytes, larger than the %d-byte limit", size, uint64(MaxFileSize)))
 	}
 	b := alignedBytes(int(size))
 	if _, err := io.ReadFull(f, b); err != nil {
 		// The file shrank between Stat and Read: an I/O problem (someone is
 		// rewriting it), not corruption of what we have.
-		return nil, fmt.Errorf("shardfmt: read %s: %w", path, err)
+		return nil, fmt.Errorf("shardfmt: read %s: %w", where, err)
 	}
 	return b, nil
 }
@@ -137,12 +143,12 @@ func (s *Shard) Size() int { return len(s.buf) }
 func (s *Shard) Sum() uint64 { return s.sum }
 
 // Find looks up key, whose hash h must be Hash(s.Seed(), key). It tests the
-// Bloom filter first, then finds the fingerprint in its bucket (see
-// buildBuckets) and compares key bytes only for entries whose fingerprint
-// matches. It allocates nothing, takes no locks and is safe for concurrent
-// use.
+// Bloom filter's block, finds the fingerprint in its bucket of the bucket
+// directory (buildBuckets) and compares key bytes only for entries whose
+// fingerprint matches: FORMAT.md §4 ("Lookups") describes each step. It
+// allocates nothing, takes no locks and is safe for concurrent use.
 func (s *Shard) Find(h uint64, key []byte) (Record, bool) {
-	if !s.bloom.mayContainDirect(h) {
+	if !s.bloom.mayContain(h) {
 		return Record{}, false
 	}
 	fp := fingerprint(h)
@@ -187,7 +193,8 @@ func (s *Shard) lowerBound(fp uint32) int {
 	return s.search(int(s.buckets[b]), int(s.buckets[b+1]), fp)
 }
 
-// search returns the first i in [lo, hi) with s.fps[i] >= fp, or hi.
+// search returns the first i in [lo, hi) with s.fps[i] >= fp, or hi
+// (FORMAT.md §4, step 4).
 func (s *Shard) search(lo, hi int, fp uint32) int {
 	fps := s.fps[:hi]
 	// A bucket holds 2 to 8 entries on average, one cache line; a
@@ -211,7 +218,8 @@ func (s *Shard) search(lo, hi int, fp uint32) int {
 // a shard of 2^26 entries and more.
 const maxBucketBits = 24
 
-// buildBuckets builds the bucket directory over the validated fingerprints:
+// buildBuckets builds the bucket directory (FORMAT.md §4, step 3) over the
+// validated fingerprints:
 // 2^b buckets, b = bits.Len(Len()) - 3 (so 4 to 8 entries per bucket on
 // average, 0.5 to 1 byte per entry), where bucket j holds the entries
 // whose fingerprint's top b bits are j: entries [buckets[j],
@@ -440,7 +448,8 @@ func openShard(b []byte, inPlace bool) (*Shard, error) {
 }
 
 // openBloom validates the BLOOM section and wraps its words. A hostile m or k
-// must not reach bloom/v3, which validates neither: m == 0 divides by zero,
+// must never reach the lookup's bit test, nor bloom/v3 in the tests, which
+// validates neither: m == 0 divides by zero,
 // a huge k loops for ages, a short word slice panics.
 func (sh *Shard) openBloom(b []byte, s *section, inPlace bool) error {
 	le := binary.LittleEndian
@@ -471,7 +480,6 @@ func (sh *Shard) openBloom(b []byte, s *section, inPlace bool) error {
 		}
 	}
 	sh.bloom = bloomFilter{
-		f:      *bloom.FromWithM(w, uint(m), uint(k)),
 		words:  w,
 		blocks: m / BloomBlockBits,
 		k:      k,
@@ -535,7 +543,7 @@ func (sh *Shard) openEntries(b []byte, n uint64, byKind *[numKinds + 1]*section,
 		if i > 0 && (fps[i] < fps[i-1] || fps[i] == fps[i-1] && bytes.Compare(prev, key) >= 0) {
 			return corruptf(fpSec.off+4*i, "entry %d: not after entry %d in (fingerprint, key) order", i, i-1)
 		}
-		if !sh.bloom.mayContainDirect(h) {
+		if !sh.bloom.mayContain(h) {
 			return corruptf(byKind[kindBloom].off, "entry %d: key missing from the Bloom filter", i)
 		}
 		prev = key

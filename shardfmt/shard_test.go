@@ -360,7 +360,7 @@ func TestConcurrentFind(t *testing.T) {
 // buildFromFiles opens encoded shards as a Build with a matching index.
 func buildFromFiles(t testing.TB, files [][]byte, seed uint64) *Build {
 	t.Helper()
-	ix := &Index{Format: IndexFormat, BuildID: strings.Repeat("0", 32), HashSeed: seed, ShardCount: len(files)}
+	ix := &Index{Format: IndexFormat, HashSeed: seed, ShardCount: len(files)}
 	var shards []*Shard
 	for i, f := range files {
 		s := mustOpen(t, f)
@@ -368,6 +368,7 @@ func buildFromFiles(t testing.TB, files [][]byte, seed uint64) *Build {
 		ix.Shards = append(ix.Shards, IndexShard{File: ShardFileName(i, s.Sum()), Hash: FormatHash(s.Sum()), Rules: s.Len(), Size: int64(len(f))})
 		ix.Rules += s.Len()
 	}
+	ix.BuildID = ix.ComputeBuildID()
 	b, err := NewBuild(ix, shards)
 	if err != nil {
 		t.Fatal(err)
@@ -427,7 +428,7 @@ func TestBloomFalsePositiveRate(t *testing.T) {
 		}
 		blocks, k := bloomParams(n, p)
 		words := buildBloom(hashes, blocks, k)
-		f := bloomFilter{f: *bloom.FromWithM(words, uint(blocks*BloomBlockBits), uint(k)), words: words, blocks: blocks, k: k}
+		f := bloomFilter{words: words, blocks: blocks, k: k}
 		for _, h := range hashes {
 			if !f.mayContain(h) {
 				t.Fatalf("p=%v: false negative", p)
@@ -447,8 +448,16 @@ func TestBloomFalsePositiveRate(t *testing.T) {
 	}
 }
 
-// TestBloomDirectAgrees checks that the direct bit test OpenShard uses gives
-// the same answers as bloom/v3's TestLocations, which Find uses.
+// refMayContain is the reference Bloom test: bloom/v3's TestLocations over
+// the locations bloomLocations computes. ref must wrap f's words.
+func refMayContain(ref *bloom.BloomFilter, f *bloomFilter, h uint64) bool {
+	var locs [MaxBloomK]uint64
+	bloomLocations(&locs, h, f.blocks, f.k)
+	return ref.TestLocations(locs[:f.k])
+}
+
+// TestBloomDirectAgrees checks that the direct bit test Find and OpenShard
+// use (mayContain) gives the same answers as bloom/v3's TestLocations.
 func TestBloomDirectAgrees(t *testing.T) {
 	r := newRand(t)
 	for _, n := range []int{0, 1, 10, 1000, 20000} {
@@ -459,15 +468,16 @@ func TestBloomDirectAgrees(t *testing.T) {
 		for _, p := range []float64{0.5, 1e-3, MinBloomFP} {
 			blocks, k := bloomParams(n, p)
 			words := buildBloom(hashes, blocks, k)
-			f := bloomFilter{f: *bloom.FromWithM(words, uint(blocks*BloomBlockBits), uint(k)), words: words, blocks: blocks, k: k}
+			f := bloomFilter{words: words, blocks: blocks, k: k}
+			ref := bloom.FromWithM(words, uint(blocks*BloomBlockBits), uint(k))
 			for _, h := range hashes {
-				if !f.mayContain(h) || !f.mayContainDirect(h) {
+				if !refMayContain(ref, &f, h) || !f.mayContain(h) {
 					t.Fatalf("n=%d p=%v: false negative for %#x", n, p, h)
 				}
 			}
 			for range 20000 {
 				h := r.Uint64()
-				if a, b := f.mayContain(h), f.mayContainDirect(h); a != b {
+				if a, b := refMayContain(ref, &f, h), f.mayContain(h); a != b {
 					t.Fatalf("n=%d p=%v: hash %#x: TestLocations says %v, direct test says %v", n, p, h, a, b)
 				}
 			}
@@ -475,9 +485,10 @@ func TestBloomDirectAgrees(t *testing.T) {
 	}
 }
 
-// TestLowerBound checks the interpolation search against sort.Search on
-// distributions a hash would never produce, where the first guess is far off:
-// the search must stay correct whatever the (validated, ascending) data.
+// TestLowerBound checks the bucket directory and in-bucket search (FORMAT.md
+// §4) against sort.Search on distributions a hash would never produce, where
+// buckets are empty or crowded: the search must stay correct whatever the
+// (validated, ascending) data.
 func TestLowerBound(t *testing.T) {
 	r := newRand(t)
 	gens := map[string]func(n int) []uint32{
