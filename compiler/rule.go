@@ -47,6 +47,66 @@ type Rule struct {
 	// in file order (Netlify): the compiler then warns where redirc's
 	// exact-before-prefix precedence gives a different answer.
 	FirstMatch bool
+	// Syntax says how Source is matched: a plain path or "/*" prefix (the
+	// zero value), or a pattern. Pattern rules keep their platform's order
+	// semantics (see FirstMatch and Order).
+	Syntax Syntax
+	// QueryMatch, for pattern formats that match on the query string (Netlify's
+	// "/store id=:id"), lists the parameters a request must carry; a
+	// Value beginning with ':' captures the parameter's value under that
+	// name. Empty means the query string is not matched.
+	QueryMatch []QueryParam
+	// Order, when not zero, ranks rules of one ordered list (an importer's
+	// output, where file order alone does not give the platform's
+	// precedence, such as nginx's location rules): within the same file,
+	// a lower Order is tried first. Zero means file order.
+	Order int
+}
+
+// Syntax names the pattern language of a Rule's Source.
+type Syntax uint8
+
+const (
+	// SyntaxPath is an exact path, or a prefix rule ending in "/*".
+	SyntaxPath Syntax = iota
+	// SyntaxNetlify is Netlify's: ":name" matches one whole path
+	// segment, "*" matches the rest of the path (also inside a segment,
+	// as in "/docs/kubectl_*"); the destination uses ":name" and
+	// ":splat".
+	SyntaxNetlify
+	// SyntaxPathToRegexp is Vercel's path-to-regexp: ":name", ":name*",
+	// ":name+", ":name?", ":name(a|b)", "{…}" optional groups and raw
+	// "(…)" groups; the destination uses ":name" (and "$1" for unnamed
+	// groups).
+	SyntaxPathToRegexp
+	// SyntaxRegex is an RE2 regular expression (nginx "~"/"~*",
+	// rewrite, Apache RedirectMatch/RewriteRule) matched against the
+	// request path percent-decoded, as nginx's $uri and Apache's
+	// URL-path are; it is not anchored unless it anchors itself. The
+	// destination uses "$1".."$9" and "$name"/"${name}". CaseSensitive
+	// false matches case-insensitively (nginx "~*", Apache [NC]).
+	SyntaxRegex
+)
+
+// String returns the syntax's name as used in messages.
+func (s Syntax) String() string {
+	switch s {
+	case SyntaxPath:
+		return "path"
+	case SyntaxNetlify:
+		return "netlify"
+	case SyntaxPathToRegexp:
+		return "path-to-regexp"
+	case SyntaxRegex:
+		return "regex"
+	}
+	return fmt.Sprintf("Syntax(%d)", s)
+}
+
+// QueryParam is one query-string condition of a pattern rule.
+type QueryParam struct {
+	Key   string
+	Value string // ":name" captures; otherwise the value must be equal
 }
 
 // Severity says whether a Problem fails the build.
