@@ -232,8 +232,7 @@ func Append(dst []byte, k Kind, host, path string, strict bool) ([]byte, error) 
 	case path == "" || path[0] != '/':
 		return dst, fmt.Errorf("%w: %q", ErrPath, path)
 	}
-	dst = append(dst, byte(k))
-	dst = append(dst, host...)
+	dst = AppendHeader(dst, k, host)
 	at := len(dst)
 	dst = urlnorm.AppendPath(dst, path, k.Fold())
 	p := dst[at:]
@@ -241,6 +240,15 @@ func Append(dst []byte, k Kind, host, path string, strict bool) ([]byte, error) 
 		return dst[:at+PrefixLen(p)], nil
 	}
 	return dst[:at+ExactLen(p, strict)], nil
+}
+
+// AppendHeader appends what goes before the path in a key: the kind byte
+// and the canonical host ("" for any host). The caller appends a canonical
+// path of the right length after it (see ExactLen and PrefixLen); Append
+// does both and checks the parts.
+func AppendHeader(dst []byte, k Kind, host string) []byte {
+	dst = append(dst, byte(k))
+	return append(dst, host...)
 }
 
 // HeaderLen returns the number of bytes that go before the path in a key
@@ -282,6 +290,13 @@ func Split(key string) (k Kind, host, path string, ok bool) {
 	return k, host, path, true
 }
 
+// SplitAt is Split for a well-formed key whose host is known to be hostLen
+// bytes long (the length of the host it was built with): it returns the
+// host and path without searching for the boundary.
+func SplitAt(key string, hostLen int) (host, path string) {
+	return key[1 : 1+hostLen], key[1+hostLen:]
+}
+
 // Segments returns the segment count of a key path: its number of '/'
 // bytes. The index records the largest segment count of a build's prefix
 // keys as MaxPrefixSegments.
@@ -310,7 +325,7 @@ func Segments[S ~string | ~[]byte](p S) int {
 //
 // Segments(p[:n]) only grows with n, so the walk starts below the first
 // prefix with too many segments and needs no count after that.
-func FirstPrefix(p []byte, maxSegments int) int {
+func FirstPrefix[S ~string | ~[]byte](p S, maxSegments int) int {
 	if maxSegments < 0 {
 		return -1
 	}
@@ -332,7 +347,7 @@ func FirstPrefix(p []byte, maxSegments int) int {
 // NextPrefix returns the length of the next prefix key path shorter than
 // p[:n] in the walk FirstPrefix starts (the largest m < n with p[m] == '/'),
 // or -1 when p[:n] was the last.
-func NextPrefix(p []byte, n int) int {
+func NextPrefix[S ~string | ~[]byte](p S, n int) int {
 	for n--; n >= 0; n-- {
 		if p[n] == '/' {
 			return n
