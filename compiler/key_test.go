@@ -1,7 +1,10 @@
 package compiler
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/redirc/redirc/internal/rulekey"
 )
 
 // TestRuleKeyBytes pins the key bytes the compiler writes for
@@ -75,6 +78,66 @@ func TestIndexFlagsFromKeys(t *testing.T) {
 		if c.hostRules != tt.host || c.caseRules != tt.cs || c.prefixRules != tt.prefix || c.maxPrefixSegments != tt.maxSegs {
 			t.Errorf("%v: host=%v case=%v prefix=%v maxSegs=%d, want %v %v %v %d", tt.lines,
 				c.hostRules, c.caseRules, c.prefixRules, c.maxPrefixSegments, tt.host, tt.cs, tt.prefix, tt.maxSegs)
+		}
+	}
+}
+
+// FuzzCheckKeys: whatever the source, a rule the compiler accepts has a key
+// that follows the layout (internal/rulekey): a host without '/', a path
+// beginning with '/' (or empty, for the root prefix), and host() and path()
+// agree with rulekey.Split.
+func FuzzCheckKeys(f *testing.F) {
+	for _, s := range []string{
+		"/a", "/a/", "/*", "/docs/*", "example.com/x", "https://Example.com:8080/A/*", "example.co/m/x",
+		"http://example.com", "localhost/a", "https://[::1]/a", "a.b", "a.b/", "//x", "https://a/b/../*", "x",
+		"https://a.b?c/d", "https://a.b#c/d", "https://a.b%2Fc/d",
+	} {
+		f.Add(s, false, false)
+		f.Add(s, true, true)
+	}
+	f.Fuzz(func(t *testing.T, src string, cs, strict bool) {
+		c := check([]Rule{{Source: src, Destination: "https://t.example/d", Status: 301, CaseSensitive: cs, Pos: Pos{"f", 1}}}, Options{StrictTrailingSlash: strict})
+		for _, r := range c.rules {
+			k, host, path, ok := rulekey.Split(r.key)
+			if !ok || k != r.kind || host != r.host() || path != r.path() {
+				t.Fatalf("source %q: key %q splits into %q %q %q %v; rule says %q %q %q", src, r.key, byte(k), host, path, ok, byte(r.kind), r.host(), r.path())
+			}
+			if strings.Contains(host, "/") || (path == "" && !k.IsPrefix()) || (path != "" && path[0] != '/') {
+				t.Fatalf("source %q: key %q breaks the layout", src, r.key)
+			}
+			if k.IsPrefix() != strings.HasSuffix(src, "/*") || k.Fold() == cs {
+				t.Fatalf("source %q cs=%v: kind %v", src, cs, k)
+			}
+		}
+	})
+}
+
+// TestShadowWarningPrefixes: the shadow check tries the prefixes a lookup
+// of the exact rule's path would try, the root prefix and host-scoped
+// prefixes included.
+func TestShadowWarningPrefixes(t *testing.T) {
+	for _, tt := range []struct {
+		lines []string
+		warn  bool
+	}{
+		{[]string{"/* /x", "/a/b /y"}, true},
+		{[]string{"example.com/* /x", "example.com/a /y"}, true},
+		{[]string{"example.com/* /x", "/a /y"}, false},
+		{[]string{"/a/b/c/* /x", "/a/b /y"}, false},
+		{[]string{"/A/* /x 301 case", "/A/b /y 301 case"}, true},
+		{[]string{"/A/* /x 301 case", "/a/b /y"}, false},
+		{[]string{"/a/* /x", "/A/B /y 301 case"}, true},
+		{[]string{"/a/b /y", "/a/* /x"}, false},
+		{[]string{"/docs/* /x", "/docs/ /y"}, true},
+	} {
+		rs := rules(t, tt.lines...)
+		for i := range rs {
+			rs[i].FirstMatch = true
+		}
+		ps := Check(rs, Options{})
+		got := len(ps) == 1 && strings.Contains(ps[0].Msg, "shadowed by the earlier splat rule")
+		if got != tt.warn || len(ps) > 1 {
+			t.Errorf("%v: problems %v, want shadow warning %v", tt.lines, ps, tt.warn)
 		}
 	}
 }
