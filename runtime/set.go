@@ -18,7 +18,9 @@
 //     for kinds of rule the build does not contain are skipped (the index
 //     says which exist).
 //  3. Then prefix keys, longest first at each "/" boundary, host-scoped
-//     before any-host. The remainder after the prefix is the splat.
+//     before any-host, starting at the longest prefix with no more
+//     segments than the build's longest prefix rule (rulekey.FirstPrefix).
+//     The remainder after the prefix is the splat.
 //  4. The record gives the status and destination; ":splat" and the query
 //     string are filled in only when the rule asks for them, and an expired
 //     rule answers 410 Gone.

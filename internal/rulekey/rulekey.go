@@ -26,9 +26,14 @@
 // Because a host never contains '/' and a non-empty path always begins with
 // one, a key splits back into its parts at the first '/' after the kind
 // byte (Split), and no two (kind, host, path) triples share a key. Inputs
-// that would break this (a request path that does not begin with '/', a
-// host containing '/') are refused by AppendPath, AppendHost and Append
-// rather than written into a key.
+// that would break this (a path that does not begin with '/', a host
+// containing '/') are refused by RequestPath, AppendPath, AppendHost and
+// Append rather than written into a key: a lookup with such a path is a
+// miss, and a request host that cannot be a key host matches only any-host
+// rules.
+//
+// The key bytes are part of the build format: builds on disk hold them, so
+// they never change within a format version (TestKeyBytes pins them).
 //
 // # Trailing slashes
 //
@@ -44,10 +49,10 @@
 // path is the canonical path before the '*' with trailing slashes removed:
 // "/docs/*" is stored under the path "/docs". A canonical request path p
 // is tried against the prefix keys with path p[:n], longest first
-// (FirstPrefix, NextPrefix): n = len(p) unless p ends in '/', and every n where p[n] is
-// '/'. The remainder after p[:n] and its '/' is the splat. So "/docs/" is
-// tried as "/docs" with an empty splat, and every request path reaches the
-// root prefix (n = 0).
+// (FirstPrefix, NextPrefix): n = len(p) unless p ends in '/', and every n
+// where p[n] is '/'. The remainder after p[:n] and its '/' is the splat.
+// So "/docs/" is tried as "/docs" with an empty splat, and every request
+// path reaches the root prefix (n = 0).
 //
 // # Segments
 //
@@ -56,8 +61,10 @@
 // largest segment count of its prefix keys (the index's MaxPrefixSegments),
 // and a lookup skips prefixes with more segments than that.
 //
-// All Append functions write into the caller's slice and do not allocate
-// when it has room, so the runtime can build keys in stack buffers.
+// The Append functions write into the caller's slice and do not allocate
+// when it has room (Append only allocates its error), so the runtime can
+// build keys in stack buffers: it writes the canonical path once and puts
+// each probe's kind and host right before it (PutHeader).
 package rulekey
 
 import (
