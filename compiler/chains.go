@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/redirc/redirc/internal/rulekey"
 	"github.com/redirc/redirc/internal/urlnorm"
 )
 
@@ -121,15 +122,13 @@ func (c *checked) target(r *rule, hosts map[string]bool) *rule {
 		return nil
 	}
 	for _, h := range [2]string{host, ""} {
-		for _, kind := range [2]byte{urlnorm.KindExactCase, urlnorm.KindExact} {
-			if kind == urlnorm.KindExactCase && !c.caseRules {
+		for _, kind := range [2]rulekey.Kind{rulekey.ExactCase, rulekey.Exact} {
+			if kind == rulekey.ExactCase && !c.caseRules {
 				continue
 			}
-			b := append(append(c.buf[:0], kind), h...)
-			n := len(b)
-			b = urlnorm.AppendPath(b, d, kind == urlnorm.KindExact)
-			if !c.strict {
-				b = append(b[:n], urlnorm.TrimSlash(b[n:])...)
+			b, err := rulekey.Append(c.buf[:0], kind, h, d, c.strict)
+			if err != nil {
+				continue // a host no rule can have (over 255 bytes)
 			}
 			c.buf = b
 			if t, ok := c.byKey[string(b)]; ok {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redirc/redirc/internal/rulekey"
 	"github.com/redirc/redirc/internal/urlnorm"
 	"github.com/redirc/redirc/shardfmt"
 )
@@ -77,9 +78,9 @@ func (o *Options) shardCount(rules int) int {
 // and checked.in is dropped, the caller's []Rule can be freed while shards
 // are encoded.
 type rule struct {
-	key     string // urlnorm kind byte + host + canonical path
+	key     string // the lookup key: kind | host | path (see internal/rulekey)
 	hostLen uint16 // length of the host part of key
-	kind    byte
+	kind    rulekey.Kind
 	flags   uint16
 	exp     uint32
 	order   int // index of the source Rule in checked.in (file order)
@@ -93,12 +94,18 @@ type rule struct {
 }
 
 // host returns the rule's canonical host ("" for any host).
-func (r *rule) host() string { return r.key[1 : 1+r.hostLen] }
+func (r *rule) host() string {
+	h, _ := rulekey.SplitAt(r.key, int(r.hostLen))
+	return h
+}
 
 // path returns the rule's canonical path as matched.
-func (r *rule) path() string { return r.key[1+r.hostLen:] }
+func (r *rule) path() string {
+	_, p := rulekey.SplitAt(r.key, int(r.hostLen))
+	return p
+}
 
-func (r *rule) prefix() bool { return r.kind == urlnorm.KindPrefix || r.kind == urlnorm.KindPrefixCase }
+func (r *rule) prefix() bool { return r.kind.IsPrefix() }
 
 // Chain describes one flattened redirect chain, for the summary.
 type Chain struct {
@@ -212,14 +219,14 @@ func check(rules []Rule, opt Options) *checked {
 		c.byKey[r.key] = r
 		c.rules = append(c.rules, r)
 		switch r.kind {
-		case urlnorm.KindExactCase:
+		case rulekey.ExactCase:
 			c.caseRules = true
-		case urlnorm.KindPrefixCase:
+		case rulekey.PrefixCase:
 			c.caseRules = true
 			fallthrough
-		case urlnorm.KindPrefix:
+		case rulekey.Prefix:
 			c.prefixRules = true
-			c.maxPrefixSegments = max(c.maxPrefixSegments, strings.Count(r.path(), "/"))
+			c.maxPrefixSegments = max(c.maxPrefixSegments, rulekey.Segments(r.path()))
 		}
 		if r.hostLen > 0 {
 			c.hostRules = true
@@ -279,36 +286,19 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 		bad("%v", err)
 		return false
 	}
-	kind := urlnorm.KindExact
-	if path == "/*" || strings.HasSuffix(path, "/*") {
-		kind = urlnorm.KindPrefix
-		path = path[:len(path)-2]
-	}
-	if in.CaseSensitive {
-		if kind == urlnorm.KindExact {
-			kind = urlnorm.KindExactCase
-		} else {
-			kind = urlnorm.KindPrefixCase
-		}
-	}
-	fold := kind == urlnorm.KindExact || kind == urlnorm.KindPrefix
-	b := append((*keyBuf)[:0], kind)
-	b = append(b, host...)
-	pathAt := len(b)
-	b = urlnorm.AppendPath(b, path, fold)
-	if kind == urlnorm.KindPrefix || kind == urlnorm.KindPrefixCase {
-		// A prefix never ends in '/': the runtime tries prefixes at each
-		// '/' boundary, so "/a//*" means "/a/*".
-		for len(b) > pathAt && b[len(b)-1] == '/' {
-			b = b[:len(b)-1]
-		}
-	} else if !opt.StrictTrailingSlash {
-		b = append(b[:pathAt], urlnorm.TrimSlash(b[pathAt:])...)
+	path, prefix := rulekey.SplitPattern(path)
+	kind := rulekey.KindOf(prefix, in.CaseSensitive)
+	b, err := rulekey.Append((*keyBuf)[:0], kind, host, path, opt.StrictTrailingSlash)
+	if err != nil && len(host) <= rulekey.MaxHost { // a long host is reported below
+		// splitSource gives a host without '/' and a path beginning
+		// with '/': this is a bug, not a manifest problem.
+		bad("source %q: %v", in.Source, err)
+		return false
 	}
 	*keyBuf = b
 	r.key = string(b)
 	r.kind = kind
-	if len(host) > 255 {
+	if len(host) > rulekey.MaxHost {
 		bad("host %q is longer than 255 bytes", host)
 		return false
 	}
@@ -491,7 +481,8 @@ func destEscape(c byte) bool {
 
 // warnShadowed warns about exact rules that an earlier prefix rule in the
 // same file would have caught in first-match formats such as Netlify's:
-// redirc applies exact rules before prefix rules.
+// redirc applies exact rules before prefix rules. It tries the prefixes a
+// lookup of the exact rule's path would try (rulekey.FirstPrefix).
 func (c *checked) warnShadowed() {
 	var buf []byte
 	for _, r := range c.rules {
@@ -499,17 +490,10 @@ func (c *checked) warnShadowed() {
 			continue
 		}
 		p := r.path()
-		for j := len(p); j >= 0; j-- {
-			if j < len(p) && p[j] != '/' {
-				continue
-			}
-			for _, k := range [2]byte{urlnorm.KindPrefixCase, urlnorm.KindPrefix} {
-				buf = append(append(buf[:0], k), r.host()...)
-				if k == urlnorm.KindPrefix {
-					buf = urlnorm.AppendPath(buf, p[:j], true)
-				} else {
-					buf = append(buf, p[:j]...)
-				}
+		for j := rulekey.FirstPrefix(p, c.maxPrefixSegments); j >= 0; j = rulekey.NextPrefix(p, j) {
+			for _, k := range [2]rulekey.Kind{rulekey.PrefixCase, rulekey.Prefix} {
+				buf = rulekey.AppendHeader(buf[:0], k, r.host())
+				buf = urlnorm.AppendPath(buf, p[:j], k.Fold()) // p is canonical: only folds
 				if pr, ok := c.byKey[string(buf)]; ok && pr.order < r.order && c.src(pr).Pos.File == c.src(r).Pos.File {
 					c.warnf(c.src(r).Pos, "%s is shadowed by the earlier splat rule %s at %s in first-match order; redirc applies exact rules first",
 						c.src(r).Source, c.src(pr).Source, c.src(pr).Pos)

@@ -7,19 +7,26 @@
 //
 //  1. The request path is put in canonical form (internal/urlnorm: the same
 //     code the compiler used on rule sources) into a stack buffer, once as
-//     sent and once case-folded.
+//     sent and once case-folded. Keys are laid out as internal/rulekey
+//     says (kind | host | path), the same package the compiler writes them
+//     with. A path that does not begin with '/' is a miss ("" is "/"), and
+//     a host that cannot be part of a key (containing '/', or longer than
+//     255 bytes) matches only any-host rules, so a host and a path can
+//     never run into each other.
 //  2. Exact keys are probed in precedence order: host-scoped case-sensitive,
 //     host-scoped folded, any-host case-sensitive, any-host folded. Probes
 //     for kinds of rule the build does not contain are skipped (the index
 //     says which exist).
 //  3. Then prefix keys, longest first at each "/" boundary, host-scoped
-//     before any-host. The remainder after the prefix is the splat.
+//     before any-host, starting at the longest prefix with no more
+//     segments than the build's longest prefix rule (rulekey.FirstPrefix).
+//     The remainder after the prefix is the splat.
 //  4. The record gives the status and destination; ":splat" and the query
 //     string are filled in only when the rule asks for them, and an expired
 //     rule answers 410 Gone.
 //
-// Each probe hashes the key, picks its shard, tests the shard's Bloom filter
-// and binary-searches the shard's fingerprints (see shardfmt).
+// Each probe hashes the key, picks its shard and searches it: see
+// shardfmt/FORMAT.md, section on lookups.
 package runtime
 
 import (
@@ -27,11 +34,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redirc/redirc/internal/rulekey"
 	"github.com/redirc/redirc/internal/urlnorm"
 	"github.com/redirc/redirc/shardfmt"
 )
 
-// Set is one loaded, verified build.
+// Set is one loaded, verified build. A nil *Set is a build with no rules:
+// every lookup misses (runtime.Live.Set() is nil before the first build).
 type Set struct {
 	build *shardfmt.Build
 	ix    *shardfmt.Index
@@ -67,14 +76,30 @@ func newSet(b *shardfmt.Build) *Set {
 	}
 }
 
-// BuildID returns the id of the loaded build.
-func (s *Set) BuildID() string { return s.ix.BuildID }
+// BuildID returns the id of the loaded build ("" for a nil Set).
+func (s *Set) BuildID() string {
+	if s == nil {
+		return ""
+	}
+	return s.ix.BuildID
+}
 
-// Rules returns the number of rules in the loaded build.
-func (s *Set) Rules() int { return s.ix.Rules }
+// Rules returns the number of rules in the loaded build (0 for a nil Set).
+func (s *Set) Rules() int {
+	if s == nil {
+		return 0
+	}
+	return s.ix.Rules
+}
 
-// Index returns the loaded build's index. It must not be modified.
-func (s *Set) Index() *shardfmt.Index { return s.ix }
+// Index returns the loaded build's index (nil for a nil Set). It must not
+// be modified.
+func (s *Set) Index() *shardfmt.Index {
+	if s == nil {
+		return nil
+	}
+	return s.ix
+}
 
 // Result is the answer to a lookup.
 type Result struct {
@@ -92,7 +117,7 @@ func (r Result) Found() bool { return r.Status != 0 }
 const maxStackPath = 1024
 
 // maxHost is the longest host name looked up (DNS allows 253 bytes).
-const maxHost = 255
+const maxHost = rulekey.MaxHost
 
 // smallKey is the size of the key buffers used for most requests: a kind
 // byte, a host and a path whose canonical form may be up to 3 times as
@@ -105,14 +130,23 @@ const smallKey = 256
 // and case are ignored; it matters only for host-scoped rules), path is
 // the path as sent (percent-encoded, without the query) and rawQuery the
 // query string without '?'. It returns a zero Result on a miss.
+//
+// Any input is safe: a path that does not begin with '/' is a miss (the
+// empty path is "/"), and a host that contains '/' or is longer than 255
+// bytes is treated as a host the build does not know (only any-host rules
+// apply). A nil Set misses every lookup.
 func (s *Set) Lookup(host, path, rawQuery string) Result {
+	if s == nil {
+		return Result{}
+	}
 	return s.lookup(host, path, rawQuery, time.Time{})
 }
 
 // lookup is Lookup with an optional fixed clock for tests.
 func (s *Set) lookup(host, path, rawQuery string, now time.Time) Result {
-	if path == "" {
-		path = "/"
+	path, ok := rulekey.RequestPath(path)
+	if !ok {
+		return Result{} // no key can hold it: a miss
 	}
 	// The canonical host goes right before the path in the key buffers,
 	// so that each key is one contiguous slice: kind | host | path. room
@@ -120,9 +154,11 @@ func (s *Set) lookup(host, path, rawQuery string, now time.Time) Result {
 	var h []byte
 	if s.hostRules && host != "" && len(host) <= maxHost {
 		var hbuf [maxHost]byte // zeroed only when host rules exist
-		h = urlnorm.AppendHost(hbuf[:0], host)
+		if hh, ok := rulekey.AppendHost(hbuf[:0], host); ok {
+			h = hh
+		}
 	}
-	room := 1 + len(h)
+	room := rulekey.HeaderLen(h)
 	if room+3*len(path) <= smallKey {
 		var fbuf, cbuf [smallKey]byte
 		return s.find(fbuf[:], cbuf[:], room, h, path, rawQuery, now)
@@ -137,9 +173,12 @@ func (s *Set) lookup(host, path, rawQuery string, now time.Time) Result {
 
 // find does the lookup with fbuf and cbuf as key buffers for the folded and
 // the case-preserving path; each must have room + 3*len(path) bytes, and
-// room must be 1 + len(h): the path is written at room, and a probe puts
-// the kind byte and the host (h, or none) right before it.
+// room must be rulekey.HeaderLen(h): the path is written at room, and a
+// probe puts the kind byte and the host (h, or none) right before it.
+// path begins with '/'.
 func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string, now time.Time) Result {
+	// lookup has checked path with rulekey.RequestPath, so it is put in
+	// canonical form directly (rulekey.AppendPath without the check).
 	fp := urlnorm.AppendPath(fbuf[room:room], path, true)
 	// The case-preserving path is needed up front only for case-sensitive
 	// rules; for prefix rules (the splat keeps its case) it is made only
@@ -148,29 +187,26 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 	if s.caseRules {
 		cp = urlnorm.AppendPath(cbuf[room:room], path, false)
 	}
-	fe := len(fp) // exact keys may drop a trailing slash
-	if !s.strict && fe > 1 && fp[fe-1] == '/' {
-		fe--
-	}
-	ce := fe // folding keeps lengths, so cp's exact key ends at fe too
+	fe := rulekey.ExactLen(fp, s.strict) // exact keys may drop a trailing slash
+	ce := fe                             // folding keeps lengths, so cp's exact key ends at fe too
 
 	// Exact rules.
 	if len(h) > 0 {
 		if s.caseRules {
-			if rec, ok := s.probe(cbuf, room, urlnorm.KindExactCase, h, ce); ok {
+			if rec, ok := s.probe(cbuf, room, rulekey.ExactCase, h, ce); ok {
 				return s.answer(rec, nil, rawQuery, now)
 			}
 		}
-		if rec, ok := s.probe(fbuf, room, urlnorm.KindExact, h, fe); ok {
+		if rec, ok := s.probe(fbuf, room, rulekey.Exact, h, fe); ok {
 			return s.answer(rec, nil, rawQuery, now)
 		}
 	}
 	if s.caseRules {
-		if rec, ok := s.probe(cbuf, room, urlnorm.KindExactCase, nil, ce); ok {
+		if rec, ok := s.probe(cbuf, room, rulekey.ExactCase, nil, ce); ok {
 			return s.answer(rec, nil, rawQuery, now)
 		}
 	}
-	if rec, ok := s.probe(fbuf, room, urlnorm.KindExact, nil, fe); ok {
+	if rec, ok := s.probe(fbuf, room, rulekey.Exact, nil, fe); ok {
 		return s.answer(rec, nil, rawQuery, now)
 	}
 	if !s.prefixRules {
@@ -182,12 +218,7 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 	if cp == nil {
 		cp = urlnorm.AppendPath(cbuf[room:room], path, false)
 	}
-	slashes := 0
-	for _, c := range fp {
-		if c == '/' {
-			slashes++
-		}
-	}
+	first := rulekey.FirstPrefix(fp, s.maxPrefixSegments)
 	for pass := 0; pass < 2; pass++ {
 		var ph []byte
 		if pass == 0 {
@@ -196,29 +227,17 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 			}
 			ph = h
 		}
-		segs := slashes // slashes in fp[:j], the prefix's segment count
-		for j := len(fp); j >= 0; j-- {
-			if j < len(fp) {
-				if fp[j] != '/' {
-					continue
-				}
-				segs--
-			} else if j > 0 && fp[j-1] == '/' {
-				continue // "/docs/" is tried as "/docs" with an empty splat
-			}
-			if segs > s.maxPrefixSegments {
-				continue
-			}
+		for n := first; n >= 0; n = rulekey.NextPrefix(fp, n) {
 			var splat []byte
-			if j < len(fp) {
-				splat = cp[j+1:]
+			if n < len(fp) {
+				splat = cp[n+1:]
 			}
 			if s.caseRules {
-				if rec, ok := s.probe(cbuf, room, urlnorm.KindPrefixCase, ph, j); ok {
+				if rec, ok := s.probe(cbuf, room, rulekey.PrefixCase, ph, n); ok {
 					return s.answer(rec, splat, rawQuery, now)
 				}
 			}
-			if rec, ok := s.probe(fbuf, room, urlnorm.KindPrefix, ph, j); ok {
+			if rec, ok := s.probe(fbuf, room, rulekey.Prefix, ph, n); ok {
 				return s.answer(rec, splat, rawQuery, now)
 			}
 		}
@@ -227,11 +246,9 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 }
 
 // probe looks up kind|host|buf[room:room+n]. It writes the kind and host
-// into the room before the path (room >= 1 + len(host)).
-func (s *Set) probe(buf []byte, room int, kind byte, host []byte, n int) (shardfmt.Record, bool) {
-	start := room - len(host) - 1
-	buf[start] = kind
-	copy(buf[start+1:room], host)
+// into the room before the path (room >= rulekey.HeaderLen(host)).
+func (s *Set) probe(buf []byte, room int, kind rulekey.Kind, host []byte, n int) (shardfmt.Record, bool) {
+	start := rulekey.PutHeader(buf, room, kind, host)
 	return s.build.Find(buf[start : room+n])
 }
 

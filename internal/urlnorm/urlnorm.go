@@ -1,6 +1,8 @@
-// Package urlnorm is the one definition of how redirc turns a URL path and
-// host into a lookup key. The compiler uses it to write keys and the runtime
-// uses it to read them, so a rule and a request meet on the same bytes.
+// Package urlnorm is the one definition of the canonical form of a URL path
+// and of a host. The compiler puts rule sources in this form and the runtime
+// puts requests in it, so a rule and a request meet on the same bytes; how
+// the canonical parts make a lookup key (kinds, trailing slashes, prefixes)
+// is internal/rulekey's.
 //
 // A canonical path keeps the RFC 3986 path characters (unreserved,
 // sub-delims, ':' '@' and '/') as raw bytes and percent-encodes everything
@@ -13,15 +15,6 @@
 // Case folding, when asked for, lower-cases raw ASCII letters only; escaped
 // bytes (including UTF-8 sequences) are left as they are.
 package urlnorm
-
-// Key kinds: the first byte of every key says what kind of rule it is, so one
-// sorted key space holds exact and prefix rules, folded and case-sensitive.
-const (
-	KindExact      byte = 'e' // exact path, case-folded
-	KindExactCase  byte = 'E' // exact path, case-sensitive
-	KindPrefix     byte = 'p' // prefix rule, case-folded
-	KindPrefixCase byte = 'P' // prefix rule, case-sensitive
-)
 
 // class bits for each byte value.
 const (
@@ -108,15 +101,6 @@ func AppendPath(dst []byte, p string, fold bool) []byte {
 // Path returns the canonical form of p (see AppendPath).
 func Path(p string, fold bool) string {
 	return string(AppendPath(make([]byte, 0, len(p)+8), p, fold))
-}
-
-// TrimSlash removes one trailing '/' from a canonical path, except from the
-// root path "/": "/a/" and "/a" are the same key unless matching is strict.
-func TrimSlash(p []byte) []byte {
-	if len(p) > 1 && p[len(p)-1] == '/' {
-		return p[:len(p)-1]
-	}
-	return p
 }
 
 // AppendHost appends the canonical form of a host: ASCII lower-case, without

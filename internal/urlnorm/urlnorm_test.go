@@ -59,14 +59,6 @@ func TestPathAsBrowserSends(t *testing.T) {
 	}
 }
 
-func TestTrimSlash(t *testing.T) {
-	for in, want := range map[string]string{"/": "/", "/a/": "/a", "/a": "/a", "/a//": "/a/", "": ""} {
-		if got := string(TrimSlash([]byte(in))); got != want {
-			t.Errorf("TrimSlash(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestHost(t *testing.T) {
 	for in, want := range map[string]string{
 		"Example.COM":       "example.com",
@@ -89,7 +81,6 @@ func TestAppendPathNoAlloc(t *testing.T) {
 	var buf [256]byte
 	allocs := testing.AllocsPerRun(100, func() {
 		b := AppendPath(buf[:0], "/Some/Path%20with/caf%c3%a9", true)
-		b = TrimSlash(b)
 		_ = AppendHost(b, "Example.com:80")
 	})
 	if allocs != 0 {
