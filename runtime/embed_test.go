@@ -132,13 +132,11 @@ func TestErrNoBuild(t *testing.T) {
 	}
 }
 
-// TestOpenErrNoBuild is TestErrNoBuild for Open. Open is in set.go, which
-// is being changed on another branch of issue 8; it needs one line:
-// `return nil, openError(dir, err)` for its LoadBuild error.
+// TestOpenErrNoBuild is TestErrNoBuild for Open.
 func TestOpenErrNoBuild(t *testing.T) {
 	for what, dir := range noBuildDirs(t) {
 		if _, err := Open(dir); !errors.Is(err, ErrNoBuild) {
-			t.Skipf("Open does not use openError yet (set.go, issue 8): %s: %v", what, err)
+			t.Errorf("Open, %s: %v, want ErrNoBuild", what, err)
 		}
 	}
 	for what, dir := range brokenBuildDirs(t) {

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"fmt"
 	"io/fs"
 
 	"github.com/redirc/redirc/shardfmt"
@@ -24,7 +23,7 @@ import (
 func OpenFS(fsys fs.FS, dir string) (*Set, error) {
 	b, err := shardfmt.LoadBuildFS(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("opening build %s: %w", dir, err)
+		return nil, openError(dir, err)
 	}
 	return newSet(b), nil
 }

@@ -140,7 +140,7 @@ func openError(dir string, err error) error {
 	var pe *fs.PathError
 	if errors.Is(err, fs.ErrNotExist) && errors.As(err, &pe) &&
 		path.Base(filepath.ToSlash(pe.Path)) == shardfmt.IndexFileName {
-		return fmt.Errorf("%w %s: %w", ErrNoBuild, dir, err)
+		return fmt.Errorf("opening build %s: %w: %w", dir, ErrNoBuild, err)
 	}
 	return fmt.Errorf("opening build %s: %w", dir, err)
 }

@@ -30,7 +30,6 @@
 package runtime
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -57,7 +56,7 @@ type Set struct {
 func Open(dir string) (*Set, error) {
 	b, err := shardfmt.LoadBuild(dir)
 	if err != nil {
-		return nil, fmt.Errorf("opening build %s: %w", dir, err)
+		return nil, openError(dir, err)
 	}
 	return newSet(b), nil
 }

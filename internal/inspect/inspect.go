@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	"github.com/redirc/redirc/compiler"
-	"github.com/redirc/redirc/internal/urlnorm"
+	"github.com/redirc/redirc/internal/rulekey"
 	"github.com/redirc/redirc/shardfmt"
 )
 
@@ -30,8 +30,8 @@ func SourceOf(key string, strictTrailingSlash bool) (source string, caseSensitiv
 	if err != nil {
 		return "", false, err
 	}
-	caseSensitive = kind == urlnorm.KindExactCase || kind == urlnorm.KindPrefixCase
-	if kind == urlnorm.KindPrefix || kind == urlnorm.KindPrefixCase {
+	caseSensitive = !kind.Fold()
+	if kind.IsPrefix() {
 		path += "/*"
 	} else if path == "/*" || len(path) > 2 && path[len(path)-2:] == "/*" {
 		path = path[:len(path)-1] + "%2A"
@@ -177,15 +177,15 @@ func Summarize(b *shardfmt.Build) (*Summary, error) {
 	return s, nil
 }
 
-func (k *Kinds) count(kind byte, host string, rec shardfmt.Record) {
+func (k *Kinds) count(kind rulekey.Kind, host string, rec shardfmt.Record) {
 	switch kind {
-	case urlnorm.KindExact:
+	case rulekey.Exact:
 		k.Exact++
-	case urlnorm.KindExactCase:
+	case rulekey.ExactCase:
 		k.ExactCase++
-	case urlnorm.KindPrefix:
+	case rulekey.Prefix:
 		k.Prefix++
-	case urlnorm.KindPrefixCase:
+	case rulekey.PrefixCase:
 		k.PrefixCase++
 	}
 	if host != "" {
