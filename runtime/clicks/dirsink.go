@@ -44,8 +44,9 @@ type DirOptions struct {
 // rotation the file is fsynced and closed, then compressed in the
 // background to name.zst (written to a temporary name, fsynced, renamed;
 // the plain file is removed only after). Files a crashed process left
-// open are compressed when the next DirSink starts. Names sort by the
-// time the file was opened.
+// open are compressed when the next DirSink starts, so give each server
+// process a directory of its own (a second process would compress the
+// first one's open file). Names sort by the time the file was opened.
 type DirSink struct {
 	dir    string
 	opt    DirOptions

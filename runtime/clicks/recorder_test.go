@@ -2,6 +2,8 @@ package clicks
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -138,3 +140,30 @@ func BenchmarkRecord(b *testing.B) {
 		r.Record(e)
 	}
 }
+
+type failSink struct{ closed bool }
+
+func (f *failSink) WriteBatch(c []Click) error {
+	if len(c) > 0 {
+		return ErrSpillFull
+	}
+	return nil
+}
+func (f *failSink) Close() error { f.closed = true; return nil }
+
+func TestTee(t *testing.T) {
+	a, bad := &memSink{}, &failSink{}
+	r := New(Tee(bad, a), Options{Logger: discardLogger()})
+	for i := range 10 {
+		r.Record(event(i))
+	}
+	r.Close()
+	if len(a.clicks) != 10 || !a.closed || !bad.closed {
+		t.Fatalf("tee: %d clicks, closed %v %v", len(a.clicks), a.closed, bad.closed)
+	}
+	if st := r.Stats(); st.SinkErrors == 0 || st.Written != 0 {
+		t.Fatalf("a failing sink in a tee must count as a sink error: %+v", st)
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
