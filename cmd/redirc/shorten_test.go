@@ -103,3 +103,29 @@ func TestShortenCounter(t *testing.T) {
 		}
 	}
 }
+
+func TestShortenDryRunAndHost(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "links.csv", "url,alias\nhttps://example.com/a,a\n")
+	state, man := filepath.Join(dir, "state.csv"), filepath.Join(dir, "m.csv")
+	code, _, stderr := redirc(t, "shorten", "--state", state, "-o", man, "-n", in)
+	if code != 0 || !strings.Contains(stderr, "would write") || !strings.Contains(stderr, "added   /a -> https://example.com/a") {
+		t.Fatalf("dry run: %d %s", code, stderr)
+	}
+	if _, err := os.Stat(state); err == nil {
+		t.Fatal("a dry run wrote the state")
+	}
+	if code, _, stderr = redirc(t, "shorten", "--state", state, "-o", man, "--host", "sho.rt", in); code != 0 {
+		t.Fatal(stderr)
+	}
+	if m, _ := os.ReadFile(man); !strings.Contains(string(m), "\nsho.rt/a,https://example.com/a,302,true,\n") {
+		t.Fatalf("manifest with --host:\n%s", m)
+	}
+	out := filepath.Join(dir, "out")
+	if code, _, stderr = redirc(t, "build", "-o", out, man); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stdout, _ := redirc(t, "lookup", out, "https://sho.rt/a"); !strings.HasPrefix(stdout, "302 https://example.com/a") {
+		t.Fatalf("lookup: %q", stdout)
+	}
+}
