@@ -57,6 +57,7 @@ type DirSink struct {
 	buf    []byte
 	wg     sync.WaitGroup
 	files  atomic.Uint64
+	closed bool
 }
 
 // NewDirSink creates dir if needed, compresses plain files left by an
@@ -108,8 +109,13 @@ func (d *DirSink) open() error {
 // when the file is older than MaxAge and after when it is larger than
 // MaxBytes.
 func (d *DirSink) WriteBatch(clicks []Click) error {
-	if d.f == nil {
+	if d.closed {
 		return errors.New("clicks: directory sink is closed")
+	}
+	if d.f == nil { // an earlier rotation could not open a new file
+		if err := d.open(); err != nil {
+			return err
+		}
 	}
 	if d.size > 0 && d.opt.now().Sub(d.opened) >= d.opt.MaxAge {
 		if err := d.rotate(); err != nil {
@@ -225,6 +231,10 @@ func syncDir(dir string) {
 // Close fsyncs and closes the open file, then waits for compressions to
 // finish.
 func (d *DirSink) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
 	var err error
 	if d.f != nil {
 		err = d.closeFile()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,3 +168,23 @@ func TestTee(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestWritePrometheus(t *testing.T) {
+	d, err := NewDirSink(t.TempDir(), DirOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := NewHTTPSink("http://127.0.0.1:1/", HTTPOptions{CloseTimeout: time.Millisecond, Logger: discardLogger()})
+	r := New(Tee(d, h), Options{Logger: discardLogger()})
+	r.Record(event(1))
+	r.Close()
+	var b strings.Builder
+	if err := r.WritePrometheus(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"redirc_clicks_recorded_total 1\n", "redirc_clicks_written_total 1\n", "redirc_clicks_files_total 1\n", "redirc_clicks_http_dropped_total 1\n", "# TYPE redirc_clicks_queued gauge\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("metrics lack %q:\n%s", want, b.String())
+		}
+	}
+}
