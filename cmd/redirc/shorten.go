@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -65,6 +66,7 @@ Exit codes: 0 written (or unchanged), 1 rows refused, 2 usage errors.`,
 			&cli.Uint64Flag{Name: "reserve", Usage: "with --codes counter --writer: size `N` of the blocks to reserve (default 1000)"},
 			&cli.StringFlag{Name: "blocklist", Usage: "`FILE` of words (one per line, # comments) generated codes never contain"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "report what would change, write nothing"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "list every change (default: the first 20 of each kind)"},
 		},
 		OnUsageError: cmdUsageError,
 		Action:       runShorten,
@@ -140,18 +142,14 @@ func runShorten(c *cli.Context) error {
 		return failErr("shorten: %v; nothing written", err)
 	}
 	errw := c.App.ErrWriter
-	for _, l := range res.Added {
-		fmt.Fprintf(errw, "added   /%s -> %s\n", l.Code, l.URL)
+	limit := 20
+	if c.Bool("verbose") {
+		limit = -1
 	}
-	for _, l := range res.Changed {
-		fmt.Fprintf(errw, "changed /%s -> %s\n", l.Code, l.URL)
-	}
-	for _, l := range res.Revived {
-		fmt.Fprintf(errw, "revived /%s -> %s\n", l.Code, l.URL)
-	}
-	for _, l := range res.Retired {
-		fmt.Fprintf(errw, "gone    /%s (was %s): answers 410\n", l.Code, l.URL)
-	}
+	list(errw, "added  ", res.Added, limit, "")
+	list(errw, "changed", res.Changed, limit, "")
+	list(errw, "revived", res.Revived, limit, "")
+	list(errw, "gone   ", res.Retired, limit, " (now answers 410)")
 	verb := "wrote"
 	if c.Bool("dry-run") {
 		verb = "would write"
@@ -173,6 +171,17 @@ func runShorten(c *cli.Context) error {
 	fmt.Fprintf(errw, "%s %s and %s: %d active, %d gone; %d added, %d changed, %d revived, %d retired\n",
 		verb, statePath, out, res.Active, res.Gone, len(res.Added), len(res.Changed), len(res.Revived), len(res.Retired))
 	return nil
+}
+
+// list prints changed links, at most limit of them (-1: all).
+func list(w io.Writer, what string, links []shorten.Link, limit int, note string) {
+	for i, l := range links {
+		if i == limit {
+			fmt.Fprintf(w, "%s ... and %d more (--verbose lists all)\n", what, len(links)-limit)
+			return
+		}
+		fmt.Fprintf(w, "%s /%s -> %s%s\n", what, l.Code, l.URL, note)
+	}
 }
 
 func refused(c *cli.Context, probs []shorten.Problem, state, out string) error {
