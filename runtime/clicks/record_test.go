@@ -25,7 +25,7 @@ func TestClickJSONRoundTrip(t *testing.T) {
 		if _, err := ParseLine(line, &rc, nil); err != nil {
 			t.Fatalf("ParseLine(%s): %v", line, err)
 		}
-		wantPath := strings.ToValidUTF8(c.Path, "\ufffd")
+		wantPath := valid(c.Path)
 		if rc.Unix != c.Time.Unix() || string(rc.Host) != c.Host || string(rc.Path) != wantPath || rc.Status != c.Status ||
 			string(rc.Referrer) != c.Referrer || rc.Agent != c.Agent || rc.Visitor != c.Visitor || m["path"] != wantPath {
 			t.Errorf("round trip of %s gave %+v", line, rc)
