@@ -29,8 +29,9 @@ type Sink interface {
 // Options configures a Recorder. The zero value is usable.
 type Options struct {
 	// QueueSize is how many clicks may wait for the writer (default
-	// 65536, about 8 MB of queued clicks at most). Beyond it, Record
-	// drops the click and counts it.
+	// 65536: a few seconds of a busy server, about 16 MB with typical
+	// requests; each click holds at most ~3 KB, its fields being cut to
+	// bounded lengths). Beyond it, Record drops the click and counts it.
 	QueueSize int
 	// BatchSize is the largest batch handed to the sink (default 4096).
 	BatchSize int
@@ -123,8 +124,9 @@ func New(sink Sink, opt Options) *Recorder {
 // Record queues a click for e without blocking: it copies what it needs
 // from e (whose strings may point into request memory that is reused once
 // the handler returns) and returns. When the queue is full or the
-// Recorder is closed, the click is dropped and counted. Safe for
-// concurrent use; usable as a func(runtime.Event).
+// Recorder is closed, the click is dropped and counted. Every event given
+// is recorded, so give it the clicks (redirects answered), not misses.
+// Safe for concurrent use; usable as a func(runtime.Event).
 func (r *Recorder) Record(e runtime.Event) {
 	if r.close.Load() {
 		r.dropped.Add(1)
