@@ -129,3 +129,19 @@ func TestShortenDryRunAndHost(t *testing.T) {
 		t.Fatalf("lookup: %q", stdout)
 	}
 }
+
+// TestShortenExample keeps examples/shorten working.
+func TestShortenExample(t *testing.T) {
+	dir := t.TempDir()
+	state, man, out := filepath.Join(dir, "s.csv"), filepath.Join(dir, "m.csv"), filepath.Join(dir, "out")
+	ex := filepath.Join("..", "..", "examples", "shorten")
+	if code, _, stderr := redirc(t, "shorten", "--state", state, "-o", man, "--blocklist", filepath.Join(ex, "blocklist.txt"), filepath.Join(ex, "links.csv")); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := redirc(t, "build", "-o", out, man); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, stdout, _ := redirc(t, "lookup", out, "/launch"); !strings.HasPrefix(stdout, "302 https://example.com/blog/2026/launch") {
+		t.Fatalf("lookup /launch: %q", stdout)
+	}
+}
