@@ -1,6 +1,8 @@
 package clicks_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -37,11 +39,11 @@ func BenchmarkHandlerClicks(b *testing.B) {
 	if err := bld.WriteDir(out); err != nil {
 		b.Fatal(err)
 	}
+	live, err := runtime.OpenLive(out, runtime.LiveOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
 	run := func(b *testing.B, opts runtime.HandlerOptions) {
-		live, err := runtime.OpenLive(out, runtime.LiveOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
 		h := runtime.NewHandler(live, nil, opts)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
