@@ -34,15 +34,16 @@ Per link (request path), sorted by clicks:
   bots      every other click: crawlers, HTTP libraries, link previews
             (Slackbot, Twitterbot, WhatsApp ...) and security scanners;
             previews and scanners are also shown on their own
---json adds per-hour and per-day series.
+--json adds per-hour and per-day series and the top referring hosts.
 
 --since takes an RFC 3339 time, a date (2026-11-29, UTC) or a duration back
 from now (36h, 7d).`,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print a JSON array of objects (code, clicks, unique, humans, bots, previews, scanners, first, last, hours, days)"},
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON array of objects (code, clicks, unique, humans, bots, previews, scanners, first, last, hours, days, referrers)"},
 			&cli.BoolFlag{Name: "csv", Usage: "print CSV (the columns of the table)"},
 			&cli.StringFlag{Name: "since", Usage: "count only clicks at or after `T`"},
 			&cli.IntFlag{Name: "top", Usage: "show only the `N` links with the most clicks (0: all)"},
+			&cli.BoolFlag{Name: "by-host", Usage: "count HOST/PATH as the link (for servers answering several domains); default: the path alone"},
 		},
 		OnUsageError: cmdUsageError,
 		Action:       runStats,
@@ -68,7 +69,7 @@ func runStats(c *cli.Context) error {
 		}
 		since = t
 	}
-	agg := clickstats.New(since)
+	agg := clickstats.New(since, c.Bool("by-host"))
 	rs, err := clicks.Read(paths, func(rc *clicks.RawClick) error { agg.Add(rc); return nil })
 	if err != nil {
 		return failErr("stats: %v", err)

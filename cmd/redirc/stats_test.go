@@ -77,7 +77,7 @@ func TestClicksToStats(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("%s", stdout)
 	}
-	for _, k := range []string{"code", "clicks", "unique", "bots", "humans", "previews", "scanners", "hours", "days", "first", "last"} {
+	for _, k := range []string{"code", "clicks", "unique", "bots", "humans", "previews", "scanners", "hours", "days", "first", "last", "referrers"} {
 		if _, ok := got[0][k]; !ok {
 			t.Errorf("stats --json object lacks %q: %v", k, got[0])
 		}
@@ -98,6 +98,9 @@ func TestClicksToStats(t *testing.T) {
 	}
 	if code, stdout, _ = redirc(t, "stats", "--json", "--since", time.Now().Add(time.Hour).Format(time.RFC3339), cdir); code != 0 || strings.TrimSpace(stdout) != "[]" {
 		t.Errorf("--since in the future: %q", stdout)
+	}
+	if code, stdout, _ = redirc(t, "stats", "--json", "--by-host", cdir); code != 0 || !strings.Contains(stdout, `"code": "sho.rt/a"`) {
+		t.Errorf("--by-host: %s", stdout)
 	}
 	if code, _, _ = redirc(t, "stats", "--json", "--csv", cdir); code != 2 {
 		t.Errorf("--json --csv: exit %d", code)

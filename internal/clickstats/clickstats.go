@@ -6,6 +6,7 @@
 package clickstats
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 	"strings"
@@ -39,13 +40,31 @@ type Link struct {
 	// ("2026-11-29").
 	Hours map[string]uint64 `json:"hours"`
 	Days  map[string]uint64 `json:"days"`
+	// Referrers are the hosts that sent the most clicks (at most
+	// TopReferrers, most first); clicks without a Referer are not listed.
+	Referrers []Referrer `json:"referrers"`
 }
+
+// Referrer is a referring host and the clicks it sent.
+type Referrer struct {
+	Host   string `json:"host"`
+	Clicks uint64 `json:"clicks"`
+}
+
+// TopReferrers is how many referrers Links reports per link.
+const TopReferrers = 10
+
+// maxReferrers bounds the distinct referrers counted per link; clicks
+// from further ones are counted under "(other)".
+const maxReferrers = 1000
 
 // Aggregator sums click records per link. The zero value is not usable;
 // call New.
 type Aggregator struct {
-	since int64 // records before this Unix time are skipped
+	since  int64 // records before this Unix time are skipped
+	byHost bool
 	links map[string]*agg
+	key   []byte // scratch for host/path keys
 	// Skipped counts records before since.
 	Skipped uint64
 }
@@ -55,6 +74,7 @@ type agg struct {
 	first, last                              int64
 	hll                                      *hyperloglog.Sketch
 	hours                                    map[int64]uint64
+	refs                                     map[string]uint64
 	// The current hour's count, kept out of the map: records come mostly
 	// in time order, so most clicks only add to curN.
 	curHour int64
@@ -62,9 +82,10 @@ type agg struct {
 }
 
 // New returns an Aggregator that counts records at or after since (zero:
-// all).
-func New(since time.Time) *Aggregator {
-	a := &Aggregator{links: map[string]*agg{}}
+// all). With byHost, a link is a host and a path ("sho.rt/abc"), for
+// servers that answer several domains; else the path alone.
+func New(since time.Time, byHost bool) *Aggregator {
+	a := &Aggregator{links: map[string]*agg{}, byHost: byHost}
 	if !since.IsZero() {
 		a.since = since.Unix()
 	} else {
@@ -79,10 +100,22 @@ func (a *Aggregator) Add(rc *clicks.RawClick) {
 		a.Skipped++
 		return
 	}
-	l := a.links[string(rc.Path)]
+	key := rc.Path
+	if a.byHost {
+		a.key = append(append(append(a.key[:0], rc.Host...), '/'), bytes.TrimPrefix(rc.Path, []byte("/"))...)
+		key = a.key
+	}
+	l := a.links[string(key)]
 	if l == nil {
-		l = &agg{first: rc.Unix, last: rc.Unix, hll: hyperloglog.New14(), hours: map[int64]uint64{}, curHour: rc.Unix / 3600}
-		a.links[string(rc.Path)] = l
+		l = &agg{first: rc.Unix, last: rc.Unix, hll: hyperloglog.New14(), hours: map[int64]uint64{}, refs: map[string]uint64{}, curHour: floorDiv(rc.Unix, 3600)}
+		a.links[string(key)] = l
+	}
+	if len(rc.Referrer) > 0 {
+		if _, ok := l.refs[string(rc.Referrer)]; ok || len(l.refs) < maxReferrers {
+			l.refs[string(rc.Referrer)]++
+		} else {
+			l.refs["(other)"]++
+		}
 	}
 	l.clicks++
 	switch rc.Agent {
@@ -122,13 +155,13 @@ func floorDiv(a, b int64) int64 {
 // top > 0 keeps only the first top.
 func (a *Aggregator) Links(top int) []Link {
 	out := make([]Link, 0, len(a.links))
-	for path, l := range a.links {
+	for key, l := range a.links {
 		if l.curN > 0 {
 			l.hours[l.curHour] += l.curN
 			l.curN = 0
 		}
 		lk := Link{
-			Code:   strings.TrimPrefix(path, "/"),
+			Code:   strings.TrimPrefix(key, "/"),
 			Clicks: l.clicks, Unique: l.hll.Estimate(),
 			Humans: l.humans, Bots: l.bots, Previews: l.previews, Scanners: l.scanners,
 			First: time.Unix(l.first, 0).UTC(), Last: time.Unix(l.last, 0).UTC(),
@@ -141,6 +174,21 @@ func (a *Aggregator) Links(top int) []Link {
 			t := time.Unix(h*3600, 0).UTC()
 			lk.Hours[t.Format("2006-01-02T15")] += n
 			lk.Days[t.Format("2006-01-02")] += n
+		}
+		for h, n := range l.refs {
+			lk.Referrers = append(lk.Referrers, Referrer{h, n})
+		}
+		slices.SortFunc(lk.Referrers, func(x, y Referrer) int {
+			if c := cmp.Compare(y.Clicks, x.Clicks); c != 0 {
+				return c
+			}
+			return strings.Compare(x.Host, y.Host)
+		})
+		if len(lk.Referrers) > TopReferrers {
+			lk.Referrers = lk.Referrers[:TopReferrers]
+		}
+		if lk.Referrers == nil {
+			lk.Referrers = []Referrer{}
 		}
 		out = append(out, lk)
 	}

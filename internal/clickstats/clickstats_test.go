@@ -14,7 +14,8 @@ func TestAggregate(t *testing.T) {
 	base := time.Date(2026, 11, 29, 10, 30, 0, 0, time.UTC)
 	var lines []byte
 	add := func(path string, at time.Time, agent clicks.Agent, visitor uint64) {
-		c := clicks.Click{Time: at, Host: "sho.rt", Path: path, Status: 302, Agent: agent, Visitor: visitor}
+		ref := []string{"", "news.example", "news.example", "t.co"}[visitor%4]
+		c := clicks.Click{Time: at, Host: "sho.rt", Path: path, Status: 302, Agent: agent, Visitor: visitor, Referrer: ref}
 		lines = c.AppendJSON(lines)
 	}
 	for i := range 1000 {
@@ -27,7 +28,7 @@ func TestAggregate(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c.jsonl")
 	os.WriteFile(p, lines, 0o644)
 
-	agg := New(base.Add(-time.Hour))
+	agg := New(base.Add(-time.Hour), false)
 	if _, err := clicks.Read([]string{p}, func(rc *clicks.RawClick) error { agg.Add(rc); return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +53,27 @@ func TestAggregate(t *testing.T) {
 	if !a.First.Equal(base) || !a.Last.Equal(base.Add(999*time.Minute)) {
 		t.Errorf("first %v last %v", a.First, a.Last)
 	}
+	// a's visitors are (i%100) times an odd number, so visitor%4 == i%4:
+	// 250 clicks with each of "", news.example, news.example, t.co.
+	if len(a.Referrers) != 2 || a.Referrers[0] != (Referrer{"news.example", 500}) || a.Referrers[1] != (Referrer{"t.co", 250}) {
+		t.Errorf("referrers of a: %v", a.Referrers)
+	}
+	if len(b.Referrers) != 2 || b.Referrers[0] != (Referrer{"news.example", 2}) || b.Referrers[1] != (Referrer{"t.co", 1}) {
+		t.Errorf("referrers of b: %v", b.Referrers)
+	}
 	if top := agg.Links(1); len(top) != 1 || top[0].Code != "a" {
 		t.Errorf("top 1: %+v", top)
+	}
+}
+
+func TestAggregateByHost(t *testing.T) {
+	agg := New(time.Time{}, true)
+	for _, h := range []string{"a.example", "b.example", "a.example"} {
+		agg.Add(&clicks.RawClick{Unix: 1e9, Host: []byte(h), Path: []byte("/x")})
+	}
+	links := agg.Links(0)
+	if len(links) != 2 || links[0].Code != "a.example/x" || links[0].Clicks != 2 || links[1].Code != "b.example/x" {
+		t.Fatalf("%+v", links)
 	}
 }
 
@@ -106,7 +126,7 @@ func BenchmarkAggregate(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(lines)))
 			for b.Loop() {
-				agg := New(time.Time{})
+				agg := New(time.Time{}, false)
 				st, err := clicks.Read([]string{tc.path}, func(rc *clicks.RawClick) error { agg.Add(rc); return nil })
 				if err != nil || st.Lines != n {
 					b.Fatalf("%v %+v", err, st)
