@@ -63,8 +63,8 @@ const maxReferrers = 1000
 type Aggregator struct {
 	since  int64 // records before this Unix time are skipped
 	byHost bool
-	links map[string]*agg
-	key   []byte // scratch for host/path keys
+	links  map[string]*agg
+	key    []byte // scratch for host/path keys
 	// Skipped counts records before since.
 	Skipped uint64
 }
