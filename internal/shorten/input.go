@@ -29,6 +29,7 @@ type Pos struct {
 	Line int
 }
 
+// String formats p as file:line.
 func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
 
 // Problem is one refusal, tied to the input line it is about.
@@ -37,12 +38,14 @@ type Problem struct {
 	Msg string
 }
 
+// String formats p as "file:line: message".
 func (p Problem) String() string { return p.Pos.String() + ": " + p.Msg }
 
 // ProblemsError is returned when any input row is refused; nothing is
 // written then.
 type ProblemsError []Problem
 
+// Error lists the problems, one per line.
 func (e ProblemsError) Error() string {
 	var b strings.Builder
 	for i, p := range e {
