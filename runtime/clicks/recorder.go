@@ -50,7 +50,7 @@ type Options struct {
 
 // Stats are a Recorder's counters.
 type Stats struct {
-	Recorded   uint64 // clicks accepted into the queue
+	Recorded   uint64 // clicks accepted into the queue (a Record racing with Close may be accepted and never written)
 	Dropped    uint64 // clicks dropped: queue full or Recorder closed
 	Written    uint64 // clicks handed to the sink without error
 	SinkErrors uint64 // WriteBatch calls that failed (their clicks are lost)
