@@ -50,7 +50,6 @@ func event(i int) runtime.Event {
 		Host:       "Sho.RT:443",
 		Path:       fmt.Sprintf("/c%d", i%7),
 		Status:     302,
-		Hit:        true,
 		Referer:    "https://News.Example/item?id=1",
 		UserAgent:  "Mozilla/5.0 (X11; Linux) Firefox/120.0",
 		RemoteAddr: fmt.Sprintf("192.0.2.%d:5555", i%250),
