@@ -89,7 +89,7 @@ Exit codes: 0 ok, 1 validation or lookup errors, 2 usage errors.`,
 // commands lists the subcommands; each lives in its own file.
 func commands() []*cli.Command {
 	return []*cli.Command{buildCommand(), checkCommand(), lookupCommand(), serveCommand(),
-		diffCommand(), inspectCommand(), versionCommand()}
+		diffCommand(), inspectCommand(), versionCommand(), shortenCommand(), statsCommand()}
 }
 
 // usageErr reports a usage mistake (exit code 2).
