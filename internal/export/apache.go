@@ -62,7 +62,9 @@ const apacheHeader = `# Apache redirects written by redirc export. In the server
 #     Include %s/redirc.conf
 #
 # and fix the RewriteMap path below if the files move. httpd re-reads the map when
-# its modification time changes. Keys are URL-paths, lower-cased.
+# its modification time changes. Keys are URL-paths, lower-cased. Needs
+# Apache 2.4.56 or later for the UnsafeAllow3F flag: a destination's '?' comes
+# from the map, never from the request.
 RewriteEngine On
 RewriteMap redirc "txt:%s"
 RewriteMap redirc_lc int:tolower
@@ -91,9 +93,9 @@ func (w *apacheWriter) finish(e *exporter) error {
 		case m == "410:-":
 			b.WriteString("RewriteRule ^(.*)$ - [G]\n")
 		case strings.HasSuffix(m, ":q"):
-			fmt.Fprintf(&b, "RewriteRule ^(.*)$ %%1 [R=%s,NE,QSA,L]\n", m[:3])
+			fmt.Fprintf(&b, "RewriteRule ^(.*)$ %%1 [R=%s,NE,QSA,L,UnsafeAllow3F]\n", m[:3])
 		default:
-			fmt.Fprintf(&b, "RewriteRule ^(.*)$ %%1 [R=%s,NE,QSD,L]\n", m[:3])
+			fmt.Fprintf(&b, "RewriteRule ^(.*)$ %%1 [R=%s,NE,QSD,L,UnsafeAllow3F]\n", m[:3])
 		}
 	}
 	return e.write("redirc.conf", b.Bytes())
