@@ -71,6 +71,9 @@ RewriteMap redirc_lc int:tolower
 `
 
 func (w *apacheWriter) finish(e *exporter) error {
+	if err := e.limit("", 0, len(w.lines)); err != nil {
+		return err
+	}
 	var b bytes.Buffer
 	b.WriteString("# redirc export: URL-path STATUS:QUERY:LOCATION\n")
 	for _, l := range w.lines {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/redirc/redirc/internal/inspect"
 	"github.com/redirc/redirc/shardfmt"
@@ -53,6 +54,9 @@ type Options struct {
 	// files name each other (Apache's RewriteMap path, nginx's include
 	// hints). Empty: "OUT".
 	Location string
+	// Now is the time against which expiry is judged (zero: time.Now()):
+	// a rule that has expired answers 410 Gone and is exported as such.
+	Now time.Time
 }
 
 // Unsupported is one rule a format cannot express, and why.
@@ -170,6 +174,9 @@ func ExportRules(f Format, rules []inspect.Rule, strictTrailingSlash bool, out O
 	default:
 		return nil, fmt.Errorf("%w %q (want %s)", ErrUnknownFormat, f, formatList())
 	}
+	if opt.Now.IsZero() {
+		opt.Now = time.Now()
+	}
 	if opt.Location == "" {
 		opt.Location = "OUT"
 	}
@@ -178,6 +185,12 @@ func ExportRules(f Format, rules []inspect.Rule, strictTrailingSlash bool, out O
 	var bad []Unsupported
 	for i := range rules {
 		r := &rules[i]
+		if exp := r.Record.Expires; exp != 0 && opt.Now.Unix() >= int64(exp) {
+			// What the build answers now, and for ever after.
+			c := *r
+			c.Record.Status, c.Record.Dest, c.Record.Flags, c.Record.Expires = 410, "", 0, 0
+			r = &c
+		}
 		if why := e.common(r); why != "" {
 			bad = append(bad, Unsupported{*r, why})
 			continue
@@ -243,10 +256,10 @@ func (e *exporter) limit(name string, max, got int) error {
 	return nil
 }
 
-// common reports what no format here can express: expiry.
+// common reports what no format here can express: a future expiry.
 func (e *exporter) common(r *inspect.Rule) string {
 	if r.Record.Expires != 0 {
-		return "expiry (no platform format has one)"
+		return "expiry (no platform format has one; once expired, the rule exports as 410 Gone)"
 	}
 	return ""
 }

@@ -309,3 +309,14 @@ func TestDirOutput(t *testing.T) {
 		t.Fatalf("%v\n%s", err, data)
 	}
 }
+
+func TestExpiredExportsAsGone(t *testing.T) {
+	src := compileManifest(t, "m.csv", compiler.FormatCSV, "source,destination,statusCode,expires\n/past,/x,301,2001-01-01T00:00:00Z\n/future,/y,301,2099-01-01T00:00:00Z\n", false)
+	out, res := exportTo(t, Nginx, src.b, Options{SkipUnsupported: true})
+	if res.Rules != 1 || len(res.Skipped) != 1 || res.Skipped[0].Rule.Source != "/future" {
+		t.Fatalf("exported %d, skipped %v", res.Rules, res.Skipped)
+	}
+	if !bytes.Contains(out["redirc-maps.conf"], []byte(`"/past" "410";`)) {
+		t.Fatalf("expired rule not exported as 410:\n%s", out["redirc-maps.conf"])
+	}
+}

@@ -14,8 +14,14 @@ import (
 // htmlWriter writes one stub page per exact rule, at PATH/index.html, for
 // hosts that serve files and nothing else (GitHub Pages, a plain bucket).
 type htmlWriter struct {
-	files map[string]bool // file names written
+	files map[string]bool // file names taken
 	dirs  map[string]bool // directories implied by them
+	pages []htmlPage
+}
+
+type htmlPage struct {
+	name, dest string
+	query      bool
 }
 
 // htmlFileName returns the file a static host serves for the canonical
@@ -70,13 +76,21 @@ func (w *htmlWriter) add(e *exporter, r *inspect.Rule) (int, string) {
 	for d := path.Dir(name); d != "." && !w.dirs[d]; d = path.Dir(d) {
 		w.dirs[d] = true
 	}
-	if err := e.write(name, StubPage(r.Record.Dest, query(r))); err != nil {
-		return 0, err.Error()
-	}
+	w.pages = append(w.pages, htmlPage{name, r.Record.Dest, query(r)})
 	return 1, ""
 }
 
-func (w *htmlWriter) finish(*exporter) error { return nil }
+func (w *htmlWriter) finish(e *exporter) error {
+	if err := e.limit("", 0, len(w.pages)); err != nil {
+		return err
+	}
+	for _, p := range w.pages {
+		if err := e.write(p.name, StubPage(p.dest, p.query)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // StubPage returns an HTML page that sends the browser to dest: at once by
 // script (location.replace, which keeps the stub out of the history, with

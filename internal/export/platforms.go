@@ -76,6 +76,10 @@ func (w *netlifyWriter) add(e *exporter, r *inspect.Rule) (int, string) {
 }
 
 func (w *netlifyWriter) finish(e *exporter) error {
+	// Netlify documents no hard cap (it recommends under 10,000 rules).
+	if err := e.limit("", 0, len(w.rules)); err != nil {
+		return err
+	}
 	ordered(w.rules)
 	var b bytes.Buffer
 	b.WriteString("# Netlify _redirects written by redirc export; first match wins.\n")
@@ -91,7 +95,7 @@ func (w *netlifyWriter) finish(e *exporter) error {
 const (
 	vercelMaxRedirects = 1_000_000
 	vercelMaxURL       = 2048
-	vercelMaxFiles = 100
+	vercelMaxFiles     = 100
 )
 
 // vercelMaxFileBytes is the largest file written (the CLI's upload limit

@@ -135,6 +135,13 @@ const nginxHeader = `# nginx redirects written by redirc export.
 `
 
 func (w *nginxWriter) finish(e *exporter) error {
+	n := 0
+	for _, m := range w.maps {
+		n += len(m)
+	}
+	if err := e.limit("", 0, n); err != nil {
+		return err
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, nginxHeader, e.opt.Location)
 	keys := [4]string{"$host$uri", "$uri", "$host$uri", "$uri"}
