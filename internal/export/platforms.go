@@ -185,6 +185,7 @@ const (
 type cloudflareWriter struct {
 	host string
 	rows [][]string
+	seen map[string]bool // exact sources written
 }
 
 func (w *cloudflareWriter) add(e *exporter, r *inspect.Rule) (int, string) {
@@ -206,9 +207,13 @@ func (w *cloudflareWriter) add(e *exporter, r *inspect.Rule) (int, string) {
 	}
 	qs := strconv.FormatBool(query(r))
 	st := strconv.Itoa(int(r.Record.Status))
+	if w.seen == nil {
+		w.seen = map[string]bool{}
+	}
 	if !r.Kind.IsPrefix() {
 		for _, p := range e.paths(r) {
 			w.rows = append(w.rows, []string{host + p, r.Record.Dest, st, qs, "false", "false", "false"})
+			w.seen[host+p] = true
 		}
 		return len(e.paths(r)), ""
 	}
@@ -229,8 +234,17 @@ func (w *cloudflareWriter) add(e *exporter, r *inspect.Rule) (int, string) {
 	if r.Path == "" {
 		src += "/"
 	}
+	n := 1
+	if suffix && r.Path != "" && !w.seen[src] {
+		// The prefix's own path has an empty splat: redirc answers
+		// "…/", where Cloudflare would append nothing to the trimmed
+		// target. An exact item (which wins over subpath items) says it.
+		w.rows = append(w.rows, []string{src, target + "/", st, qs, "false", "false", "false"})
+		w.seen[src] = true
+		n++
+	}
 	w.rows = append(w.rows, []string{src, target, st, qs, "false", "true", strconv.FormatBool(suffix)})
-	return 1, ""
+	return n, ""
 }
 
 func (w *cloudflareWriter) finish(e *exporter) error {
