@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"path"
@@ -74,16 +75,18 @@ func (w *apacheWriter) finish(e *exporter) error {
 	if err := e.limit("", 0, len(w.lines)); err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	b.WriteString("# redirc export: URL-path STATUS:QUERY:LOCATION\n")
-	for _, l := range w.lines {
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	if err := e.write("redirc.map", b.Bytes()); err != nil {
+	err := e.file("redirc.map", func(b *bufio.Writer) error {
+		b.WriteString("# redirc export: URL-path STATUS:QUERY:LOCATION\n")
+		for _, l := range w.lines {
+			b.WriteString(l)
+			b.WriteByte('\n')
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	b.Reset()
+	var b bytes.Buffer
 	fmt.Fprintf(&b, apacheHeader, e.opt.Location, path.Join(e.opt.Location, "redirc.map"))
 	modes := make([]string, 0, len(w.modes))
 	for m := range w.modes {

@@ -11,8 +11,11 @@
 package export
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,36 +104,49 @@ func (e *LimitError) Error() string {
 // ErrUnknownFormat is returned for a Format not in Formats.
 var ErrUnknownFormat = errors.New("export: unknown format")
 
-// Output receives the files of an export. Names are slash-separated and
-// relative; WriteFile is called once per name.
+// Output receives the files of an export, written one at a time. Names are
+// slash-separated and relative; Create is called once per name, and the
+// file is closed before the next is created.
 type Output interface {
-	WriteFile(name string, data []byte) error
+	Create(name string) (io.WriteCloser, error)
 }
 
 // Dir is an Output writing under a directory, creating parent directories.
 type Dir string
 
-// WriteFile writes data to name under d.
-func (d Dir) WriteFile(name string, data []byte) error {
+// Create creates (or truncates) name under d.
+func (d Dir) Create(name string) (io.WriteCloser, error) {
 	p := filepath.Join(string(d), filepath.FromSlash(name))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("export: %w", err)
+		return nil, fmt.Errorf("export: %w", err)
 	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		return fmt.Errorf("export: %w", err)
+	f, err := os.Create(p)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
 	}
-	return nil
+	return f, nil
 }
 
 // MapOutput is an Output that keeps the files in memory.
 type MapOutput map[string][]byte
 
-// WriteFile stores a copy of data under name.
-func (m MapOutput) WriteFile(name string, data []byte) error {
+// Create returns a writer whose bytes are stored under name when closed.
+func (m MapOutput) Create(name string) (io.WriteCloser, error) {
 	if _, dup := m[name]; dup {
-		return fmt.Errorf("export: %s written twice", name)
+		return nil, fmt.Errorf("export: %s written twice", name)
 	}
-	m[name] = append([]byte(nil), data...)
+	m[name] = nil
+	return &mapFile{m: m, name: name}, nil
+}
+
+type mapFile struct {
+	bytes.Buffer
+	m    MapOutput
+	name string
+}
+
+func (f *mapFile) Close() error {
+	f.m[f.name] = f.Bytes()
 	return nil
 }
 
@@ -237,12 +253,33 @@ type exporter struct {
 	files  []string
 }
 
-func (e *exporter) write(name string, data []byte) error {
-	if err := e.out.WriteFile(name, data); err != nil {
+// file creates name, lets fill write it through a buffer, and closes it.
+func (e *exporter) file(name string, fill func(w *bufio.Writer) error) error {
+	f, err := e.out.Create(name)
+	if err != nil {
 		return err
 	}
 	e.files = append(e.files, name)
+	bw := bufio.NewWriterSize(f, 64<<10)
+	err = fill(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("export: writing %s: %w", name, err)
+	}
 	return nil
+}
+
+// write writes a small file.
+func (e *exporter) write(name string, data []byte) error {
+	return e.file(name, func(w *bufio.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }
 
 // limit checks a count against the format's limit (or Options.MaxRules).
@@ -271,7 +308,8 @@ func (e *exporter) both(r *inspect.Rule) bool {
 	return !e.strict && !r.Kind.IsPrefix() && len(r.Path) > 1
 }
 
-// withSlash returns the exact paths a rule matches: p, and p+"/" when both.
+// paths returns the exact paths to write for a rule: its path, and the
+// path with a trailing '/' when both.
 func (e *exporter) paths(r *inspect.Rule) []string {
 	if e.both(r) {
 		return []string{r.Path, r.Path + "/"}

@@ -1,7 +1,7 @@
 package export
 
 import (
-	"bytes"
+	"bufio"
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
@@ -81,12 +81,18 @@ func (w *netlifyWriter) finish(e *exporter) error {
 		return err
 	}
 	ordered(w.rules)
-	var b bytes.Buffer
-	b.WriteString("# Netlify _redirects written by redirc export; first match wins.\n")
-	for _, r := range w.rules {
-		fmt.Fprintf(&b, "%s %s %d\n", netlifyPath(r), r.Record.Dest, r.Record.Status)
-	}
-	return e.write("_redirects", b.Bytes())
+	return e.file("_redirects", func(b *bufio.Writer) error {
+		b.WriteString("# Netlify _redirects written by redirc export; first match wins.\n")
+		for _, r := range w.rules {
+			b.WriteString(netlifyPath(r))
+			b.WriteByte(' ')
+			b.WriteString(r.Record.Dest)
+			b.WriteByte(' ')
+			b.WriteString(strconv.Itoa(int(r.Record.Status)))
+			b.WriteByte('\n')
+		}
+		return nil
+	})
 }
 
 // ---- Vercel bulk redirects ----
@@ -103,9 +109,7 @@ const (
 var vercelMaxFileBytes = 50 << 20
 
 type vercelWriter struct {
-	files [][]byte
-	cur   bytes.Buffer
-	n     int
+	rules []*inspect.Rule
 }
 
 type vercelRule struct {
@@ -129,44 +133,58 @@ func (w *vercelWriter) add(e *exporter, r *inspect.Rule) (int, string) {
 	case len(r.Record.Dest) > vercelMaxURL:
 		return 0, fmt.Sprintf("destination longer than Vercel's %d characters", vercelMaxURL)
 	}
-	line, err := json.Marshal(vercelRule{r.Source, r.Record.Dest, int(r.Record.Status), r.CaseSensitive, query(r)})
-	if err != nil {
-		return 0, err.Error()
-	}
-	if w.cur.Len() > 0 && w.cur.Len()+len(line)+4 > vercelMaxFileBytes {
-		w.flush()
-	}
-	if w.cur.Len() == 0 {
-		w.cur.WriteString("[\n")
-	} else {
-		w.cur.WriteString(",\n")
-	}
-	w.cur.Write(line)
-	w.n++
+	w.rules = append(w.rules, r)
 	return 1, ""
 }
 
-func (w *vercelWriter) flush() {
-	w.cur.WriteString("\n]\n")
-	w.files = append(w.files, bytes.Clone(w.cur.Bytes()))
-	w.cur.Reset()
+func vercelJSON(r *inspect.Rule) []byte {
+	line, _ := json.Marshal(vercelRule{r.Source, r.Record.Dest, int(r.Record.Status), r.CaseSensitive, query(r)}) // strings and scalars always marshal
+	return line
+}
+
+// split returns the index of the first rule of each file: a file holds as
+// many rules as fit in vercelMaxFileBytes ("[\n", ",\n" between rules,
+// "\n]\n").
+func (w *vercelWriter) split() []int {
+	starts := []int{0}
+	size := 0
+	for i, r := range w.rules {
+		n := len(vercelJSON(r)) + 2
+		if size > 0 && size+n+3 > vercelMaxFileBytes {
+			starts = append(starts, i)
+			size = 0
+		}
+		size += n
+	}
+	return starts
 }
 
 func (w *vercelWriter) finish(e *exporter) error {
-	if err := e.limit("Vercel's bulk redirects per project", vercelMaxRedirects, w.n); err != nil {
+	if err := e.limit("Vercel's bulk redirects per project", vercelMaxRedirects, len(w.rules)); err != nil {
 		return err
 	}
-	if w.cur.Len() > 0 || len(w.files) == 0 {
-		if w.cur.Len() == 0 {
-			w.cur.WriteString("[")
+	starts := w.split()
+	if len(starts) > vercelMaxFiles {
+		return &LimitError{Format: e.f, Limit: "Vercel's files per bulkRedirectsPath folder (of at most 50 MB each)", Max: vercelMaxFiles, Got: len(starts)}
+	}
+	for i, start := range starts {
+		end := len(w.rules)
+		if i+1 < len(starts) {
+			end = starts[i+1]
 		}
-		w.flush()
-	}
-	if len(w.files) > vercelMaxFiles {
-		return &LimitError{Format: e.f, Limit: "Vercel's files per bulkRedirectsPath folder (of at most 50 MB each)", Max: vercelMaxFiles, Got: len(w.files)}
-	}
-	for i, f := range w.files {
-		if err := e.write(fmt.Sprintf("redirects-%03d.json", i+1), f); err != nil {
+		err := e.file(fmt.Sprintf("redirects-%03d.json", i+1), func(b *bufio.Writer) error {
+			b.WriteString("[")
+			for j, r := range w.rules[start:end] {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteByte('\n')
+				b.Write(vercelJSON(r))
+			}
+			b.WriteString("\n]\n")
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
@@ -251,10 +269,8 @@ func (w *cloudflareWriter) finish(e *exporter) error {
 	if err := e.limit("Cloudflare's URL redirects per account (Enterprise; Free 10,000, Pro 25,000, Business 50,000)", cloudflareMaxItems, len(w.rows)); err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	cw := csv.NewWriter(&b)
-	if err := cw.WriteAll(w.rows); err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	return e.write("bulk-redirects.csv", b.Bytes())
+	return e.file("bulk-redirects.csv", func(b *bufio.Writer) error {
+		cw := csv.NewWriter(b)
+		return cw.WriteAll(w.rows)
+	})
 }

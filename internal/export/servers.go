@@ -1,6 +1,7 @@
 package export
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"regexp"
@@ -142,8 +143,6 @@ func (w *nginxWriter) finish(e *exporter) error {
 	if err := e.limit("", 0, n); err != nil {
 		return err
 	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, nginxHeader, e.opt.Location)
 	keys := [4]string{"$host$uri", "$uri", "$host$uri", "$uri"}
 	name := func(i int) string { return fmt.Sprintf("$redirc_%d", i) }
 	// The chain starts at the first non-empty map; each falls back to the next.
@@ -153,37 +152,41 @@ func (w *nginxWriter) finish(e *exporter) error {
 			used = append(used, i)
 		}
 	}
-	for j, i := range used {
-		entries := w.maps[i]
-		if i >= 2 {
-			// Longest prefix first: regexes are tried in file order.
-			slices.SortStableFunc(entries, func(a, b string) int {
-				var na, nb int
-				fmt.Sscan(a, &na)
-				fmt.Sscan(b, &nb)
-				return nb - na
-			})
-			for k, s := range entries {
-				entries[k] = s[strings.IndexByte(s, ' ')+1:]
+	err := e.file("redirc-maps.conf", func(b *bufio.Writer) error {
+		fmt.Fprintf(b, nginxHeader, e.opt.Location)
+		for j, i := range used {
+			entries := w.maps[i]
+			if i >= 2 {
+				// Longest prefix first: regexes are tried in file order.
+				slices.SortStableFunc(entries, func(a, b string) int {
+					var na, nb int
+					fmt.Sscan(a, &na)
+					fmt.Sscan(b, &nb)
+					return nb - na
+				})
+				for k, s := range entries {
+					entries[k] = s[strings.IndexByte(s, ' ')+1:]
+				}
 			}
+			fmt.Fprintf(b, "map %s %s {\n", keys[i], name(i))
+			if j+1 < len(used) {
+				fmt.Fprintf(b, "    default %s;\n", name(used[j+1]))
+			} else {
+				b.WriteString("    default \"\";\n")
+			}
+			for _, s := range entries {
+				b.WriteString("    ")
+				b.WriteString(s)
+				b.WriteByte('\n')
+			}
+			b.WriteString("}\n")
 		}
-		fmt.Fprintf(&b, "map %s %s {\n", keys[i], name(i))
-		if j+1 < len(used) {
-			fmt.Fprintf(&b, "    default %s;\n", name(used[j+1]))
-		} else {
-			b.WriteString("    default \"\";\n")
-		}
-		for _, s := range entries {
-			b.WriteString("    ")
-			b.WriteString(s)
-			b.WriteByte('\n')
-		}
-		b.WriteString("}\n")
-	}
-	if err := e.write("redirc-maps.conf", b.Bytes()); err != nil {
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	b.Reset()
+	var b bytes.Buffer
 	b.WriteString("# Answers the redirects of redirc-maps.conf; include in a server {} block.\n")
 	if len(used) > 0 {
 		v := name(used[0])
