@@ -76,3 +76,33 @@ func TestExportLimitAndUsage(t *testing.T) {
 		t.Fatalf("html: exit %d %s %s", code, stdout, stderr)
 	}
 }
+
+// TestExportHTMLHostile exports destinations written to break out of HTML:
+// each page has exactly the template's one script and nothing of the
+// destination unescaped.
+func TestExportHTMLHostile(t *testing.T) {
+	dir := t.TempDir()
+	csv := writeFile(t, dir, "r.csv", "source,destination,statusCode\n"+
+		`/a,"/x""><script>alert(1)</script>",301`+"\n"+
+		`/b,https://e.example/?q=</script><b>&x=1,302`+"\n"+
+		`/c,/it's,301`+"\n")
+	out := filepath.Join(dir, "site")
+	if code, _, stderr := redirc(t, "export", "--to", "html", "-o", out, csv); code != 0 {
+		t.Fatalf("export: %s", stderr)
+	}
+	for _, name := range []string{"a", "b", "c"} {
+		page, err := os.ReadFile(filepath.Join(out, name, "index.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := string(page)
+		if strings.Count(p, "<script") != 1 || strings.Count(p, "</script>") != 1 || strings.Contains(p, "<b>") || strings.Contains(p, "'s") && !strings.Contains(p, `"/it's"`) {
+			t.Errorf("%s/index.html lets the destination out:\n%s", name, p)
+		}
+		for _, want := range []string{`<link rel="canonical" href="`, `<meta http-equiv="refresh" content="0; url=`, "location.replace(", `<a href="`} {
+			if !strings.Contains(p, want) {
+				t.Errorf("%s/index.html lacks %s:\n%s", name, want, p)
+			}
+		}
+	}
+}
