@@ -60,6 +60,7 @@ hash-sharded files, then answers redirects from it in memory.
   redirc serve out                             serve it over HTTP
   redirc diff old-out new.csv                  what a change does to the answers
   redirc inspect out                           what a build holds
+  redirc export --to netlify -o site out       the build as a platform's redirect file
   redirc version                               version, commit, formats
 
 Exit codes: 0 ok, 1 validation or lookup errors, 2 usage errors.`,
@@ -89,7 +90,7 @@ Exit codes: 0 ok, 1 validation or lookup errors, 2 usage errors.`,
 // commands lists the subcommands; each lives in its own file.
 func commands() []*cli.Command {
 	return []*cli.Command{buildCommand(), checkCommand(), lookupCommand(), serveCommand(),
-		diffCommand(), inspectCommand(), versionCommand(), shortenCommand(), statsCommand()}
+		diffCommand(), inspectCommand(), exportCommand(), versionCommand(), shortenCommand(), statsCommand()}
 }
 
 // usageErr reports a usage mistake (exit code 2).
