@@ -117,6 +117,9 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 		return nil, nil, err // *PathError names the file
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, nil, fmt.Errorf("%s: %w", name, ErrIsDirectory)
+	}
 	var r io.Reader = f
 	lower := strings.ToLower(name)
 	switch {
@@ -182,6 +185,11 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 	// A UTF-8 byte order mark (Excel writes one into CSV) is not content.
 	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
+	}
+	if head, _ := br.Peek(binarySniffBytes); len(head) > 0 {
+		if err := sniffBinary(name, head); err != nil {
+			return nil, nil, err
+		}
 	}
 	var err error
 	switch format {

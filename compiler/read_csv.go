@@ -107,7 +107,11 @@ func (m *manifestReader) csvHeader(names []string, line int) []ruleField {
 				m.errorf(line, "missing header row: the first line must name the fields, like \"source,destination,permanent\"")
 				return nil
 			}
-			m.errorf(line, "unknown field %q in the header (known fields: %s)", name, knownFieldList)
+			if s := suggestField(name); s != "" {
+				m.errorf(line, "unknown field %q in the header (did you mean %q? known fields: %s)", name, s, knownFieldList)
+			} else {
+				m.errorf(line, "unknown field %q in the header (known fields: %s)", name, knownFieldList)
+			}
 		case seen[f] != "":
 			m.errorf(line, "header names field %q twice (%q and %q)", canon, seen[f], name)
 		default:
