@@ -43,14 +43,14 @@ func (e *BinaryError) Error() string {
 	return s
 }
 
-// sniffBinary returns a BinaryError when head, the start of the input,
-// holds a NUL byte.
-func sniffBinary(name string, head []byte) error {
+// sniffBinary returns a BinaryError when head, the start of the input
+// after a byte order mark of skip bytes, holds a NUL byte.
+func sniffBinary(name string, head []byte, skip int) error {
 	i := bytes.IndexByte(head, 0)
 	if i < 0 {
 		return nil
 	}
-	e := &BinaryError{File: name, Offset: int64(i)}
+	e := &BinaryError{File: name, Offset: int64(skip + i)}
 	switch {
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
 		e.Kind = "gzip compressed data (name the file *.gz)"

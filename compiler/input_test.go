@@ -133,3 +133,11 @@ func TestSortProblems(t *testing.T) {
 		t.Errorf("order %s", s)
 	}
 }
+
+func TestReadBinaryAfterBOM(t *testing.T) {
+	_, _, err := Read("x.csv", strings.NewReader("\xef\xbb\xbfab\x00"), ReadOptions{})
+	var be *BinaryError
+	if !errors.As(err, &be) || be.Offset != 5 {
+		t.Errorf("err %v, want a NUL at offset 5 of the file", err)
+	}
+}

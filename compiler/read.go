@@ -183,11 +183,13 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 	limited := &inputLimiter{r: r, max: opt.maxInput()}
 	br := bufio.NewReaderSize(limited, 64<<10)
 	// A UTF-8 byte order mark (Excel writes one into CSV) is not content.
+	bom := 0
 	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
+		bom = 3
 	}
 	if head, _ := br.Peek(binarySniffBytes); len(head) > 0 {
-		if err := sniffBinary(name, head); err != nil {
+		if err := sniffBinary(name, head, bom); err != nil {
 			return nil, nil, err
 		}
 	}
