@@ -72,6 +72,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // or json as --output-format or one of its older names. It looks at the
 // arguments as written, so that it works when flag parsing itself failed.
 func wantsJSON(args []string) bool {
+	cmd := ""
 	for i := 1; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -79,14 +80,20 @@ func wantsJSON(args []string) bool {
 		}
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		if !strings.HasPrefix(a, "-") {
+			if cmd == "" {
+				cmd = a
+			}
 			continue
 		}
-		switch name {
-		case "json":
+		// The older names of --output-format: build --problems, check and
+		// diff --output (elsewhere -o/--output names a file).
+		legacy := (name == "problems" && cmd == "build") || (name == "output" && (cmd == "check" || cmd == "diff"))
+		switch {
+		case name == "json":
 			if !hasVal || val == "true" {
 				return true
 			}
-		case "output-format", "problems", "output":
+		case name == "output-format" || legacy:
 			if !hasVal && i+1 < len(args) {
 				val = args[i+1]
 			}

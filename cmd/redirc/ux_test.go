@@ -294,3 +294,25 @@ func TestPlurals(t *testing.T) {
 		t.Errorf("failed build: %s", stderr)
 	}
 }
+
+func TestWantsJSON(t *testing.T) {
+	for _, c := range []struct {
+		args string
+		want bool
+	}{
+		{"redirc build --json -o out x.csv", true},
+		{"redirc build --problems json -o out x.csv", true},
+		{"redirc build --problems=json -o out x.csv", true},
+		{"redirc check --output json x.csv", true},
+		{"redirc diff --output-format=json a b", true},
+		{"redirc check --json=false x.csv", false},
+		{"redirc shorten --output json --state s.csv in.csv", false}, // -o names a file there
+		{"redirc build -o json x.csv", false},
+		{"redirc check -- --json", false},
+		{"redirc inspect --json out", true},
+	} {
+		if got := wantsJSON(strings.Fields(c.args)); got != c.want {
+			t.Errorf("wantsJSON(%s) = %v, want %v", c.args, got, c.want)
+		}
+	}
+}
