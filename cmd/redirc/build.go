@@ -182,7 +182,12 @@ flattens redirect chains, and writes content-addressed shard files plus
 index.json into DIR. The index is renamed into place last, so a server
 watching DIR sees the old build or the new one, never a mix. If any rule has
 an error, nothing is written and every problem is listed with file:line.
-Unchanged shards keep their names and bytes.`,
+Unchanged shards keep their names and bytes. A FILE of "-" is read from
+standard input (its format from --format, or told from its first bytes).
+
+--json prints one JSON document on stdout (command, ok, files, the counts,
+output, buildId, seconds, problems; error on failure), also on failure;
+--output-format github prints problems as GitHub Actions annotations.`,
 		Flags: append(append(inputFlags(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "build directory to write (created if missing)", Required: true},
 			&cli.IntFlag{Name: "shards", Usage: fmt.Sprintf("number of shard files, at most %d (default: rules / --shard-rules, rounded up to a power of two)", shardfmt.MaxShardCount)},

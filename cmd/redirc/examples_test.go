@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -275,14 +276,11 @@ func checkServeArgs(t *testing.T, args []string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "REDIRC_AS_CLI=1")
-	var stderr bytes.Buffer
+	var stderr lockedBuffer // written by exec's copying goroutine
 	cmd.Stderr = &stderr
-	pr, pw, _ := os.Pipe()
-	cmd.Stdout = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pw.Close()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	// --log-format json: wait for the first log line on stdout or stderr.
@@ -296,7 +294,6 @@ func checkServeArgs(t *testing.T, args []string) {
 	}
 	cmd.Process.Signal(os.Interrupt)
 	<-done
-	pr.Close()
 	var first map[string]any
 	line, _, _ := strings.Cut(stderr.String(), "\n")
 	if err := json.Unmarshal([]byte(line), &first); err != nil {
@@ -451,6 +448,24 @@ func TestExampleContainerfile(t *testing.T) {
 			t.Fatalf("docker build: %v\n%s", err, out)
 		}
 	})
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func lastLine(b []byte) string {
