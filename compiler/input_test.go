@@ -49,6 +49,9 @@ func TestDidYouMeanInReaders(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no suggestion in %v", c.name, probs)
 		}
+		if len(probs) != 1 {
+			t.Errorf("%s: %d problems, want the one suggesting the name: %v", c.name, len(probs), probs)
+		}
 	}
 }
 

@@ -97,6 +97,7 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 func (m *manifestReader) csvHeader(names []string, line int) []ruleField {
 	cols := make([]ruleField, len(names))
 	var seen [numRuleFields]string
+	var suggested [numRuleFields]bool // a misspelling already pointed at the field
 	for i, name := range names {
 		f, canon := lookupFieldFold(name)
 		switch {
@@ -109,6 +110,7 @@ func (m *manifestReader) csvHeader(names []string, line int) []ruleField {
 			}
 			if s := suggestField(name); s != "" {
 				m.errorf(line, "unknown field %q in the header (did you mean %q? known fields: %s)", name, s, knownFieldList)
+				suggested[suggestedField(name)] = true
 			} else {
 				m.errorf(line, "unknown field %q in the header (known fields: %s)", name, knownFieldList)
 			}
@@ -126,7 +128,9 @@ func (m *manifestReader) csvHeader(names []string, line int) []ruleField {
 			if f == fieldDestination {
 				name = "destination"
 			}
-			m.errorf(line, "header has no %q column", name)
+			if !suggested[f] {
+				m.errorf(line, "header has no %q column", name)
+			}
 			ok = false
 		}
 	}

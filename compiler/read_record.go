@@ -256,6 +256,17 @@ func unknownFieldMsg(name string) string {
 	return fmt.Sprintf("unknown field %q (known fields: %s)", name, knownFieldList)
 }
 
+// suggestedField is the field unknownFieldMsg suggests for name, or
+// fieldUnknown: a reader that reported the misspelling does not also call
+// the field missing.
+func suggestedField(name string) ruleField {
+	if f, _ := lookupFieldFold(name); f != fieldUnknown {
+		return f
+	}
+	f, _ := lookupFieldFold(suggestField(name))
+	return f
+}
+
 // suggestField returns the accepted field name closest to a misspelled
 // one ("destinaton" -> "destination"), or "" when none is close: at most
 // two edits (insertions, deletions, substitutions or swaps of adjacent
