@@ -343,6 +343,8 @@ func writeDiffJSON(w io.Writer, old, new *diffSide, r *builddiff.Result) error {
 		}
 	}
 	doc := struct {
+		Command  string     `json:"command"`
+		OK       bool       `json:"ok"` // the diff ran (false only in a failure document)
 		Old      jsonSide   `json:"old"`
 		New      jsonSide   `json:"new"`
 		Same     bool       `json:"same"`
@@ -353,6 +355,7 @@ func writeDiffJSON(w io.Writer, old, new *diffSide, r *builddiff.Result) error {
 		Changed  []jsonRule `json:"changed"`
 		Stats    any        `json:"stats"`
 	}{
+		Command: "diff", OK: true,
 		Old: old.jsonSide(), New: new.jsonSide(), Same: r.Same(),
 		Counts: struct {
 			Added     int `json:"added"`

@@ -68,9 +68,11 @@ func runInspect(c *cli.Context) error {
 		enc := json.NewEncoder(c.App.Writer)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(struct {
-			Dir string `json:"dir"`
+			Command string `json:"command"`
+			OK      bool   `json:"ok"` // false only in a failure document
+			Dir     string `json:"dir"`
 			*inspect.Summary
-		}{dir, s}); err != nil {
+		}{"inspect", true, dir, s}); err != nil {
 			return failErr("inspect: %v", err)
 		}
 		return nil
