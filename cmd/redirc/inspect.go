@@ -140,7 +140,10 @@ func writeSummary(w io.Writer, dir string, s *inspect.Summary, perShard bool) {
 }
 
 // nounCount formats n with the noun, in the plural unless n is 1.
-func nounCount(n int, noun string) string {
+func nounCount(n int, noun string) string { return nounCount64(int64(n), noun) }
+
+// nounCount64 is nounCount for an int64.
+func nounCount64(n int64, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}

@@ -321,3 +321,12 @@ func TestWantsJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestPluralsShorten(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "links.csv", "url\nhttps://example.com/a\njavascript:alert(1)\n")
+	code, _, stderr := redirc(t, "shorten", "--state", filepath.Join(dir, "s.csv"), "-o", filepath.Join(dir, "m.csv"), in)
+	if code != 1 || !strings.Contains(stderr, "shorten: 1 row refused;") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+}
