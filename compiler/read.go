@@ -117,6 +117,9 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 		return nil, nil, err // *PathError names the file
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, nil, fmt.Errorf("%s: %w", name, ErrIsDirectory)
+	}
 	var r io.Reader = f
 	lower := strings.ToLower(name)
 	switch {
@@ -180,8 +183,15 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 	limited := &inputLimiter{r: r, max: opt.maxInput()}
 	br := bufio.NewReaderSize(limited, 64<<10)
 	// A UTF-8 byte order mark (Excel writes one into CSV) is not content.
+	bom := 0
 	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
+		bom = 3
+	}
+	if head, _ := br.Peek(binarySniffBytes); len(head) > 0 {
+		if err := sniffBinary(name, head, bom); err != nil {
+			return nil, nil, err
+		}
 	}
 	var err error
 	switch format {

@@ -330,6 +330,12 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 			default:
 				m.errorf(line, "%s", unknownFieldMsg(string(key)))
 				rec.bad = true
+				switch suggestedField(string(key)) {
+				case fieldSource:
+					rec.noSource = true
+				case fieldDestination:
+					rec.noDest = true
+				}
 				return
 			}
 		}

@@ -245,12 +245,72 @@ func lookupFieldFold(name string) (ruleField, string) {
 }
 
 // unknownFieldMsg describes an unknown field, suggesting the intended name
-// when only the letter case is off.
+// when only the letter case is off or the name is a near miss.
 func unknownFieldMsg(name string) string {
 	if _, canon := lookupFieldFold(name); canon != "" {
 		return fmt.Sprintf("unknown field %q (field names are case-sensitive: did you mean %q?)", name, canon)
 	}
+	if s := suggestField(name); s != "" {
+		return fmt.Sprintf("unknown field %q (did you mean %q? known fields: %s)", name, s, knownFieldList)
+	}
 	return fmt.Sprintf("unknown field %q (known fields: %s)", name, knownFieldList)
+}
+
+// suggestedField is the field unknownFieldMsg suggests for name, or
+// fieldUnknown: a reader that reported the misspelling does not also call
+// the field missing.
+func suggestedField(name string) ruleField {
+	if f, _ := lookupFieldFold(name); f != fieldUnknown {
+		return f
+	}
+	f, _ := lookupFieldFold(suggestField(name))
+	return f
+}
+
+// suggestField returns the accepted field name closest to a misspelled
+// one ("destinaton" -> "destination"), or "" when none is close: at most
+// two edits (insertions, deletions, substitutions or swaps of adjacent
+// letters, ignoring case), and fewer than half the letters of the name.
+func suggestField(name string) string {
+	best, bestD := "", 3
+	lower := strings.ToLower(name)
+	for _, f := range ruleFieldNames {
+		d := editDistance(lower, strings.ToLower(f.name))
+		if d < bestD && 2*d < len(f.name) {
+			best, bestD = f.name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// the number of single-byte insertions, deletions, substitutions and
+// adjacent transpositions that turn one into the other.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 { // field names are short; do not spend time on long junk
+		return max(len(a), len(b))
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 // parseBool parses a CSV boolean: t, f, true or false in any case.

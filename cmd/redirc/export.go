@@ -132,7 +132,7 @@ func exportInput(c *cli.Context) (*shardfmt.Build, error) {
 		return nil, err
 	}
 	opt.Reserved = nil // the export is served by another server
-	rules, probs, err := readAll(args, ro)
+	rules, probs, err := readAll(args, c.App.Reader, ro)
 	if err != nil {
 		return nil, failErr("export: %v", err)
 	}

@@ -188,7 +188,7 @@ func refused(c *cli.Context, probs []shorten.Problem, state, out string) error {
 	for _, p := range probs {
 		fmt.Fprintln(c.App.ErrWriter, p)
 	}
-	return failErr("shorten: %d row(s) refused; %s and %s left unchanged", len(probs), state, out)
+	return failErr("shorten: %s refused; %s and %s left unchanged", nounCount(len(probs), "row"), state, out)
 }
 
 // readLines returns the lines of the named file.

@@ -75,7 +75,7 @@ func runStats(c *cli.Context) error {
 		return failErr("stats: %v", err)
 	}
 	if rs.Bad > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "redirc: stats: skipped %d line(s) that are not click records\n", rs.Bad)
+		fmt.Fprintf(c.App.ErrWriter, "redirc: stats: skipped %s that are not click records\n", nounCount64(rs.Bad, "line"))
 	}
 	links := agg.Links(c.Int("top"))
 	w := c.App.Writer
@@ -103,7 +103,7 @@ func runStats(c *cli.Context) error {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", l.Code, l.Clicks, l.Unique, l.Humans, l.Bots, l.Previews, l.Scanners, l.Last.Format("2006-01-02 15:04"))
 	}
 	tw.Flush()
-	fmt.Fprintf(c.App.ErrWriter, "%d record(s) in %d file(s), %d link(s)\n", rs.Lines-int64(agg.Skipped), rs.Files, agg.Len())
+	fmt.Fprintf(c.App.ErrWriter, "%s in %s, %s\n", nounCount64(rs.Lines-int64(agg.Skipped), "record"), nounCount(rs.Files, "file"), nounCount(agg.Len(), "link"))
 	return nil
 }
 
