@@ -332,7 +332,7 @@ func (r *remoteSource) reload(ctx context.Context, start time.Time, cur *Set) er
 	}
 	r.setDegraded(&r.idxDegraded, nil)
 	if cur != nil && ix.BuildID == cur.BuildID() {
-		r.etag, r.lastMod = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+		r.etag, r.lastMod = validators(resp.Header)
 		r.retry = 0
 		l.recordUnchanged(start)
 		return nil
@@ -349,7 +349,7 @@ func (r *remoteSource) reload(ctx context.Context, start time.Time, cur *Set) er
 			return fail(fmt.Errorf("opening build %s: new build not ready: %w", l.dir, err))
 		}
 	}
-	r.etag, r.lastMod = resp.Header.Get("ETag"), resp.Header.Get("Last-Modified")
+	r.etag, r.lastMod = validators(resp.Header)
 	r.retry = 0
 	s := newSet(&shardfmt.Build{Index: ix})
 	s.lazy = lb
@@ -686,4 +686,25 @@ func (r *remoteSource) storeFull(b *lazyBuild, i int, body []byte) error {
 	}
 	r.cache.add(e, s)
 	return nil
+}
+
+// validators returns the ETag and the Last-Modified of an index response
+// to send back as If-None-Match and If-Modified-Since. A Last-Modified
+// within 2 seconds of the response's Date is not used: it has a one-second
+// resolution, and a build published again within that second would get
+// 304 Not Modified (RFC 9110, 8.8.2.2: such a date is a weak validator).
+func validators(h http.Header) (etag, lastMod string) {
+	etag, lastMod = h.Get("ETag"), h.Get("Last-Modified")
+	if lastMod == "" {
+		return etag, ""
+	}
+	lm, err1 := http.ParseTime(lastMod)
+	date, err2 := http.ParseTime(h.Get("Date"))
+	if err2 != nil {
+		date, err2 = time.Now(), nil
+	}
+	if err1 != nil || date.Sub(lm) < 2*time.Second {
+		return etag, ""
+	}
+	return etag, lastMod
 }

@@ -115,6 +115,13 @@ type Options struct {
 	// Debounce is the quiet time after a change in the directory before
 	// reloading (runtime.LiveOptions.Debounce); 0 means its default.
 	Debounce time.Duration
+	// Remote configures serving a build from an HTTP origin, when the
+	// location New is given is an http(s) URL (see runtime.OpenRemote):
+	// shard cache size, preloading, fetch timeout and what a request
+	// whose shard cannot be fetched answers. Its index is polled every
+	// Poll (runtime.DefaultRemotePoll when 0). A nil Remote.Metrics gets
+	// metrics of the server's own, served at /metrics.
+	Remote runtime.RemoteOptions
 	// OnReload, if not nil, is called after each reload attempt that
 	// swapped in a build or was refused, after the server's own handling
 	// (see runtime.LiveOptions.OnReload).
@@ -218,6 +225,10 @@ type Server struct {
 	opts    Options // with defaults
 	log     *slog.Logger
 	live    *runtime.Live
+	// remoteMetrics counts origin requests and the shard cache of a build
+	// served from an origin (nil for a directory).
+	remoteMetrics *runtime.RemoteMetrics
+	metricsH      http.Handler // the metrics endpoint
 	metrics *runtime.Metrics
 
 	redirects http.Handler // the runtime.Handler, misses to the fallback
@@ -260,7 +271,12 @@ func New(dir string, opts Options) (*Server, error) {
 	if opts.AdminAddr == "" && !opts.NoAdmin {
 		s.adminPaths = AdminPaths(opts.AdminPrefix)
 	}
+	if runtime.IsRemote(dir) && opts.Remote.Metrics == nil {
+		opts.Remote.Metrics = runtime.NewRemoteMetrics()
+	}
+	s.remoteMetrics = opts.Remote.Metrics
 	s.live = runtime.NewLive(dir, runtime.LiveOptions{
+		Remote:   opts.Remote,
 		Debounce: opts.Debounce,
 		Poll:     opts.Poll,
 		Logger:   s.log,
@@ -268,6 +284,7 @@ func New(dir string, opts Options) (*Server, error) {
 		OnReload: s.onReload,
 	})
 	s.redirects = runtime.NewHandler(s.live, opts.Fallback, runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics})
+	s.metricsH = s.metricsHandler()
 	s.admin = s.newAdminHandler()
 	s.healthH = http.HandlerFunc(s.servePublicHealth)
 	if opts.AccessLog != nil {
