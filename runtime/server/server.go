@@ -222,14 +222,14 @@ func (o Options) withDefaults() (Options, error) {
 
 // Server serves redirects from a build directory. Create it with New.
 type Server struct {
-	opts    Options // with defaults
-	log     *slog.Logger
-	live    *runtime.Live
+	opts Options // with defaults
+	log  *slog.Logger
+	live *runtime.Live
 	// remoteMetrics counts origin requests and the shard cache of a build
 	// served from an origin (nil for a directory).
 	remoteMetrics *runtime.RemoteMetrics
 	metricsH      http.Handler // the metrics endpoint
-	metrics *runtime.Metrics
+	metrics       *runtime.Metrics
 
 	redirects http.Handler // the runtime.Handler, misses to the fallback
 	main      http.Handler // redirects, admin paths and the access log
