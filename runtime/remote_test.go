@@ -35,7 +35,9 @@ type testOrigin struct {
 	srv      *httptest.Server
 }
 
-func newTestOrigin(t *testing.T, dir string) *testOrigin {
+func newTestOrigin(t *testing.T, dir string) *testOrigin { return newTestOriginB(t, dir) }
+
+func newTestOriginB(t testing.TB, dir string) *testOrigin {
 	o := &testOrigin{dir: dir, requests: map[string]int{}, ranges: map[string]int{}}
 	o.srv = httptest.NewServer(o)
 	t.Cleanup(o.srv.Close)
