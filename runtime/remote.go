@@ -487,7 +487,11 @@ type lazyBuild struct {
 // lookup is Set.Lookup for a build with lazy shards: a shard that could not
 // be fetched answers as RemoteOptions.OnFetchError says.
 func (b *lazyBuild) lookup(s *Set, host, path, rawQuery string) Result {
-	res := s.lookup(host, path, rawQuery, time.Time{})
+	// The lookup works on a copy of s (on the stack) that carries its
+	// deadline, so that all its probes together wait at most FetchTimeout.
+	rs := *s
+	rs.deadline = time.Time{}
+	res := rs.lookup(host, path, rawQuery, time.Time{})
 	if res.Status == fetchFailed && b.r.miss {
 		return Result{}
 	}
@@ -495,12 +499,12 @@ func (b *lazyBuild) lookup(s *Set, host, path, rawQuery string) Result {
 }
 
 // find is Build.Find for lazy shards. A shard that cannot be had in time
-// gives a record with status fetchFailed, which ends the lookup.
-func (b *lazyBuild) find(key []byte) (shardfmt.Record, bool) {
+// gives a record with status fetchFailed, which ends the lookup. *deadline
+// is the lookup's: set by its first probe that has to wait.
+func (b *lazyBuild) find(key []byte, deadline *time.Time) (shardfmt.Record, bool) {
 	h := shardfmt.Hash(b.seed, key)
 	i := shardfmt.ShardOf(h, len(b.slots))
 	e := b.slots[i]
-	var deadline time.Time
 	for range 3 {
 		if sh := e.full.Load(); sh != nil {
 			b.r.cache.touch(e)
@@ -517,9 +521,9 @@ func (b *lazyBuild) find(key []byte) (shardfmt.Record, bool) {
 		}
 		b.r.m.miss()
 		if deadline.IsZero() {
-			deadline = time.Now().Add(b.r.timeout)
+			*deadline = time.Now().Add(b.r.timeout)
 		}
-		if err := b.r.await(b, i, want, deadline); err != nil {
+		if err := b.r.await(b, i, want, *deadline); err != nil {
 			return shardfmt.Record{Status: fetchFailed}, true
 		}
 	}

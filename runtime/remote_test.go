@@ -538,3 +538,19 @@ func TestLocalReloadReusesShards(t *testing.T) {
 		t.Errorf("/r/6 after reload: %+v", res)
 	}
 }
+
+// TestRemoteWarmLookupAllocs: a lookup answered from loaded shards and
+// Bloom filters allocates nothing, as a local one.
+func TestRemoteWarmLookupAllocs(t *testing.T) {
+	dir := t.TempDir()
+	writeBuildOpts(t, dir, compiler.Options{Shards: 4}, bigRules(1000)...)
+	o := newTestOrigin(t, dir)
+	l := openRemote(t, o, RemoteOptions{Preload: true})
+	s := l.Set()
+	for _, p := range []string{"/r/5", "/nope/x"} {
+		s.Lookup("", p, "")
+		if n := testing.AllocsPerRun(100, func() { s.Lookup("", p, "") }); n != 0 {
+			t.Errorf("%s: %v allocations per warm lookup", p, n)
+		}
+	}
+}

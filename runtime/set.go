@@ -48,6 +48,9 @@ type Set struct {
 	// (remote.go). Local builds leave it nil and keep the lookup path
 	// as it is.
 	lazy *lazyBuild
+	// deadline is, in the copy of a lazy Set that one lookup works on
+	// (lazyBuild.lookup), how long the lookup may wait for shards.
+	deadline time.Time
 
 	// copies of the index flags, kept next to each other for the hot path
 	strict, hostRules, caseRules, prefixRules bool
@@ -257,7 +260,7 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 func (s *Set) probe(buf []byte, room int, kind rulekey.Kind, host []byte, n int) (shardfmt.Record, bool) {
 	start := rulekey.PutHeader(buf, room, kind, host)
 	if s.lazy != nil {
-		return s.lazy.find(buf[start : room+n])
+		return s.lazy.find(buf[start:room+n], &s.deadline)
 	}
 	return s.build.Find(buf[start : room+n])
 }
