@@ -319,6 +319,7 @@ func (r *remoteSource) reload(ctx context.Context, start time.Time, cur *Set) er
 		r.m.done(0, time.Since(start))
 		r.retry = 0
 		r.setDegraded(&r.idxDegraded, nil)
+		r.setDegraded(&r.degraded, nil)
 		l.recordUnchanged(start)
 		return nil
 	}
@@ -330,7 +331,10 @@ func (r *remoteSource) reload(ctx context.Context, start time.Time, cur *Set) er
 	if err != nil {
 		return fail(fmt.Errorf("opening build %s: %s: %w", l.dir, r.fileURL(shardfmt.IndexFileName), err))
 	}
+	// The origin answers again: a shard fetch that failed before is tried
+	// again by the next request that needs it.
 	r.setDegraded(&r.idxDegraded, nil)
+	r.setDegraded(&r.degraded, nil)
 	if cur != nil && ix.BuildID == cur.BuildID() {
 		r.etag, r.lastMod = validators(resp.Header)
 		r.retry = 0

@@ -547,6 +547,12 @@ func TestRemoteWarmLookupAllocs(t *testing.T) {
 	o := newTestOrigin(t, dir)
 	l := openRemote(t, o, RemoteOptions{Preload: true})
 	s := l.Set()
+	preloaded, _ := o.shardRequests()
+	defer func() {
+		if n, _ := o.shardRequests(); n != preloaded {
+			t.Errorf("%d shard requests after a preload", n-preloaded)
+		}
+	}()
 	for _, p := range []string{"/r/5", "/nope/x"} {
 		s.Lookup("", p, "")
 		if n := testing.AllocsPerRun(100, func() { s.Lookup("", p, "") }); n != 0 {
