@@ -156,7 +156,9 @@ func openError(dir string, err error) error {
 	return fmt.Errorf("opening build %s: %w", dir, err)
 }
 
-// NewLive returns a Live for the build directory dir. Nothing is loaded yet:
+// NewLive returns a Live for the build directory dir, or for the build
+// published at dir when it is an http(s) URL (see OpenRemote; Watch then
+// polls its index). Nothing is loaded yet:
 // call Reload (to load now and see the error) and Watch (to follow new
 // builds). Until a build is loaded, Set returns nil and a Handler passes
 // every request to its next handler.
@@ -174,7 +176,8 @@ func NewLive(dir string, opts LiveOptions) *Live {
 }
 
 // OpenLive loads the build in dir and returns a Live serving it, for a
-// program that will not start without its redirects. If the build cannot be
+// program that will not start without its redirects. A dir that is an
+// http(s) URL is OpenRemote(context.Background(), dir, opts). If the build cannot be
 // loaded it returns the error (wrapping ErrNoBuild when dir holds no build)
 // and nothing else happens: nothing is logged, counted in
 // LiveOptions.Metrics or reported to OnReload, since the caller gets no

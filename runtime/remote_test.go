@@ -316,6 +316,7 @@ func TestRemoteSlowAndDownOrigin(t *testing.T) {
 	l := openRemote(t, o, RemoteOptions{FetchTimeout: 50 * time.Millisecond})
 	lm := openRemote(t, o, RemoteOptions{FetchTimeout: 50 * time.Millisecond, OnFetchError: OnFetchErrorMiss})
 	l503 := openRemote(t, o, RemoteOptions{FetchTimeout: 50 * time.Millisecond})
+	lh := openRemote(t, o, RemoteOptions{FetchTimeout: 50 * time.Millisecond}) // nothing loaded until the origin is down
 	var answered []int
 	for i := range 4000 {
 		if l.Lookup("", fmt.Sprintf("/r/%d", i), "").Status == 301 {
@@ -354,6 +355,11 @@ func TestRemoteSlowAndDownOrigin(t *testing.T) {
 	}
 	if err := l.Reload(); err == nil {
 		t.Errorf("reload with the origin down: no error")
+	}
+	rec503 := httptest.NewRecorder()
+	NewHandler(lh, nil, HandlerOptions{}).ServeHTTP(rec503, httptest.NewRequest("GET", "/r/1", nil))
+	if rec503.Code != 503 || rec503.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("handler, origin down: %d, Cache-Control %q; want 503, no-store", rec503.Code, rec503.Header().Get("Cache-Control"))
 	}
 	rec := httptest.NewRecorder()
 	l.HealthHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))

@@ -247,7 +247,10 @@ type Server struct {
 // it now, so that the first requests are answered from it. A directory
 // that does not exist or holds no build yet is not an error: every request
 // is then a miss, and health checks answer 503, until a build lands. Only
-// unusable Options are (as an *OptionError).
+// unusable Options are (as an *OptionError). dir may be the http(s) URL of
+// a published build (see runtime.OpenRemote and Options.Remote): its index
+// is then polled (ListenAndServe follows it even with NoWatch) and its
+// shards fetched on demand, at most Options.Remote.CacheBytes of them held.
 //
 // Memory: a build is held in memory (about its size on disk), and while a
 // reload runs the old and the new build both are. Unless GOGC is set in
