@@ -86,6 +86,10 @@ func DefaultCacheControl(status int) string {
 		return "no-store"
 	case 410:
 		return "public, max-age=3600"
+	case http.StatusServiceUnavailable:
+		// A build served from an origin whose shard could not be
+		// fetched in time (RemoteOptions.OnFetchError): never cached.
+		return "no-store"
 	}
 	return ""
 }
@@ -123,7 +127,7 @@ func NewHandler(src Source, next http.Handler, opts HandlerOptions) *Handler {
 	}
 	h := &Handler{src: src, next: next, metrics: opts.Metrics, clicks: opts.Clicks}
 	for i := range h.cc {
-		st := 0
+		st := fetchFailed // the slot of statuses no rule has: a remote build's 503
 		if i < len(Statuses) {
 			st = Statuses[i]
 		}

@@ -43,6 +43,14 @@ import (
 type Set struct {
 	build *shardfmt.Build
 	ix    *shardfmt.Index
+	// lazy, when not nil, holds the shards instead of build.Shards: a
+	// build served from an HTTP origin, its shards fetched on demand
+	// (remote.go). Local builds leave it nil and keep the lookup path
+	// as it is.
+	lazy *lazyBuild
+	// deadline is, in the copy of a lazy Set that one lookup works on
+	// (lazyBuild.lookup), how long the lookup may wait for shards.
+	deadline time.Time
 
 	// copies of the index flags, kept next to each other for the hot path
 	strict, hostRules, caseRules, prefixRules bool
@@ -137,6 +145,9 @@ const smallKey = 256
 func (s *Set) Lookup(host, path, rawQuery string) Result {
 	if s == nil {
 		return Result{}
+	}
+	if s.lazy != nil {
+		return s.lazy.lookup(s, host, path, rawQuery)
 	}
 	return s.lookup(host, path, rawQuery, time.Time{})
 }
@@ -248,11 +259,17 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 // into the room before the path (room >= rulekey.HeaderLen(host)).
 func (s *Set) probe(buf []byte, room int, kind rulekey.Kind, host []byte, n int) (shardfmt.Record, bool) {
 	start := rulekey.PutHeader(buf, room, kind, host)
+	if s.lazy != nil {
+		return s.lazy.find(buf[start:room+n], &s.deadline)
+	}
 	return s.build.Find(buf[start : room+n])
 }
 
 // answer turns a matched record into a Result.
 func (s *Set) answer(rec shardfmt.Record, splat []byte, rawQuery string, now time.Time) Result {
+	if rec.Status == fetchFailed {
+		return Result{Status: fetchFailed} // lazy builds only: see lazyBuild.lookup
+	}
 	if rec.Expires != 0 {
 		if now.IsZero() {
 			now = time.Now()

@@ -31,8 +31,8 @@ var serveStarted func(addr, adminAddr string)
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "serve",
-		Usage:     "serve redirects from a build directory over HTTP, reloading new builds",
-		ArgsUsage: "[--addr HOST:PORT] DIR",
+		Usage:     "serve redirects from a build directory or URL over HTTP, reloading new builds",
+		ArgsUsage: "[--addr HOST:PORT] DIR|URL",
 		Description: `Answers HTTP requests from the build in DIR (written by "redirc build -o DIR").
 A request a rule matches gets the rule's status and Location; any other
 request goes to --fallback (a static directory or an upstream URL), else 404.
@@ -78,6 +78,12 @@ reload the old and the new build are both held. Unless GOGC is set, serve
 runs the GC with GOGC=25 (the build is never scanned, so this is cheap and
 keeps the heap near the build's size); GOMEMLIMIT is honoured.
 
+A build published on a static host (an http(s) URL of a build directory:
+URL/index.json is its index) is served the same way: index.json is polled
+every --poll (10s when 0, with jitter) with conditional requests, and shards
+are fetched on demand and verified, at most --cache-bytes of them held; see
+the README's "Static hosting and replicas".
+
 SIGINT or SIGTERM stops accepting connections and lets requests in flight
 finish (up to --shutdown-timeout); a second signal exits at once.`,
 		Flags: []cli.Flag{
@@ -98,6 +104,10 @@ finish (up to --shutdown-timeout); a second signal exits at once.`,
 			&cli.DurationFlag{Name: "poll", Usage: "also re-read DIR's index this often, for file systems without change events or a DIR that is a symlink swapped in place; DIR is then followed even with --watch=false (0: never)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn or error"},
+			&cli.StringFlag{Name: "cache-bytes", Value: "256MiB", Usage: "for a build served from a URL: the most shard bytes held in memory, least recently used out (`SIZE`: bytes, or with KiB, MiB, GiB)"},
+			&cli.BoolFlag{Name: "preload", Usage: "for a build served from a URL: fetch every shard at start instead of on demand"},
+			&cli.DurationFlag{Name: "fetch-timeout", Value: runtime.DefaultFetchTimeout, Usage: "for a build served from a URL: the longest a request waits for its shard"},
+			&cli.StringFlag{Name: "on-fetch-error", Value: runtime.OnFetchErrorUnavailable, Usage: "for a build served from a URL: what a request whose shard cannot be fetched in time answers: 503 (no CDN caches a wrong 404) or miss (the fallback answers)"},
 		},
 		OnUsageError: cmdUsageError,
 		Action:       runServe,
@@ -182,7 +192,19 @@ var optionFlags = map[string]string{
 
 func runServe(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return usageErr("serve: want exactly one build directory (usage: redirc serve [--addr HOST:PORT] DIR)")
+		return usageErr("serve: want exactly one build directory or URL (usage: redirc serve [--addr HOST:PORT] DIR|URL)")
+	}
+	cacheBytes, err := parseSize(c.String("cache-bytes"))
+	if err != nil || cacheBytes <= 0 {
+		return usageErr("--cache-bytes %q: want a positive size such as 268435456 or 256MiB", c.String("cache-bytes"))
+	}
+	switch c.String("on-fetch-error") {
+	case runtime.OnFetchErrorUnavailable, runtime.OnFetchErrorMiss:
+	default:
+		return usageErr("--on-fetch-error %q: want 503 or miss", c.String("on-fetch-error"))
+	}
+	if c.Duration("fetch-timeout") <= 0 {
+		return usageErr("--fetch-timeout must be positive")
 	}
 	log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
 	if err != nil {
@@ -201,14 +223,20 @@ func runServe(c *cli.Context) error {
 	}
 	prefix := strings.TrimSuffix(c.String("admin-prefix"), "/")
 	opts := server.Options{
-		Addr:              c.String("addr"),
-		AdminAddr:         c.String("admin-addr"),
-		AdminPrefix:       prefix,
-		NoAdmin:           prefix == "",
-		AccessLogFormat:   c.String("log-format"),
-		Logger:            log,
-		NoWatch:           !c.Bool("watch"),
-		Poll:              c.Duration("poll"),
+		Addr:            c.String("addr"),
+		AdminAddr:       c.String("admin-addr"),
+		AdminPrefix:     prefix,
+		NoAdmin:         prefix == "",
+		AccessLogFormat: c.String("log-format"),
+		Logger:          log,
+		NoWatch:         !c.Bool("watch"),
+		Poll:            c.Duration("poll"),
+		Remote: runtime.RemoteOptions{
+			CacheBytes:   cacheBytes,
+			Preload:      c.Bool("preload"),
+			FetchTimeout: c.Duration("fetch-timeout"),
+			OnFetchError: c.String("on-fetch-error"),
+		},
 		Debounce:          c.Duration("debounce"),
 		ReadHeaderTimeout: noLimit("read-header-timeout"),
 		ReadTimeout:       noLimit("read-timeout"),
@@ -297,4 +325,27 @@ func fallback(spec string, log *slog.Logger) (h http.Handler, err error) {
 		return nil, failErr("--fallback: %v", err)
 	}
 	return h, nil
+}
+
+// parseSize parses a byte count: digits, optionally followed by KiB, MiB or
+// GiB (or KB, MB, GB: powers of 1000).
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("size too large")
+	}
+	return n * mult, nil
 }

@@ -35,7 +35,7 @@ func AdminPaths(prefix string) []string {
 func (s *Server) newAdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET "+healthPath, s.live.HealthHandler())
-	mux.Handle("GET "+metricsPath, s.metrics)
+	mux.Handle("GET "+metricsPath, s.metricsH)
 	return mux
 }
 
@@ -49,7 +49,7 @@ func (s *Server) adminRoute(path string) http.Handler {
 	case s.adminPaths[0]:
 		return s.healthH
 	case s.adminPaths[1]:
-		return s.metrics
+		return s.metricsH
 	}
 	return nil
 }
@@ -59,7 +59,7 @@ func (s *Server) adminRoute(path string) http.Handler {
 // The build directory and the text of load errors (which name files) are
 // only in AdminHandler's answer.
 type publicHealth struct {
-	Status  string `json:"status"` // "ok" or "no build"
+	Status  string `json:"status"` // "ok", "degraded" (an origin's build, which may not answer every request) or "no build"
 	BuildID string `json:"buildId,omitempty"`
 	Rules   int    `json:"rules"`
 }
@@ -70,7 +70,11 @@ func (s *Server) health() (int, publicHealth) {
 		return http.StatusServiceUnavailable, publicHealth{Status: "no build"}
 	}
 	st := s.live.Status()
-	return http.StatusOK, publicHealth{Status: "ok", BuildID: st.BuildID, Rules: st.Rules}
+	state := "ok"
+	if st.Degraded != "" {
+		state = "degraded"
+	}
+	return http.StatusOK, publicHealth{Status: state, BuildID: st.BuildID, Rules: st.Rules}
 }
 
 func (s *Server) servePublicHealth(w http.ResponseWriter, r *http.Request) {
@@ -125,4 +129,18 @@ func (m mainHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &accessRecorder{ResponseWriter: w}
 	s.redirects.ServeHTTP(rec, r)
 	s.access.Send(newAccessRecord(r, rec, start))
+}
+
+// metricsHandler serves the server's metrics, followed by the origin and
+// shard cache metrics of a build served from an origin.
+func (s *Server) metricsHandler() http.Handler {
+	if s.remoteMetrics == nil {
+		return s.metrics
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.metrics.ServeHTTP(w, r)
+		if r.Method == http.MethodGet {
+			s.remoteMetrics.WritePrometheus(w)
+		}
+	})
 }

@@ -115,6 +115,13 @@ type Options struct {
 	// Debounce is the quiet time after a change in the directory before
 	// reloading (runtime.LiveOptions.Debounce); 0 means its default.
 	Debounce time.Duration
+	// Remote configures serving a build from an HTTP origin, when the
+	// location New is given is an http(s) URL (see runtime.OpenRemote):
+	// shard cache size, preloading, fetch timeout and what a request
+	// whose shard cannot be fetched answers. Its index is polled every
+	// Poll (runtime.DefaultRemotePoll when 0). A nil Remote.Metrics gets
+	// metrics of the server's own, served at /metrics.
+	Remote runtime.RemoteOptions
 	// OnReload, if not nil, is called after each reload attempt that
 	// swapped in a build or was refused, after the server's own handling
 	// (see runtime.LiveOptions.OnReload).
@@ -215,10 +222,14 @@ func (o Options) withDefaults() (Options, error) {
 
 // Server serves redirects from a build directory. Create it with New.
 type Server struct {
-	opts    Options // with defaults
-	log     *slog.Logger
-	live    *runtime.Live
-	metrics *runtime.Metrics
+	opts Options // with defaults
+	log  *slog.Logger
+	live *runtime.Live
+	// remoteMetrics counts origin requests and the shard cache of a build
+	// served from an origin (nil for a directory).
+	remoteMetrics *runtime.RemoteMetrics
+	metricsH      http.Handler // the metrics endpoint
+	metrics       *runtime.Metrics
 
 	redirects http.Handler // the runtime.Handler, misses to the fallback
 	main      http.Handler // redirects, admin paths and the access log
@@ -236,7 +247,10 @@ type Server struct {
 // it now, so that the first requests are answered from it. A directory
 // that does not exist or holds no build yet is not an error: every request
 // is then a miss, and health checks answer 503, until a build lands. Only
-// unusable Options are (as an *OptionError).
+// unusable Options are (as an *OptionError). dir may be the http(s) URL of
+// a published build (see runtime.OpenRemote and Options.Remote): its index
+// is then polled (ListenAndServe follows it even with NoWatch) and its
+// shards fetched on demand, at most Options.Remote.CacheBytes of them held.
 //
 // Memory: a build is held in memory (about its size on disk), and while a
 // reload runs the old and the new build both are. Unless GOGC is set in
@@ -260,7 +274,12 @@ func New(dir string, opts Options) (*Server, error) {
 	if opts.AdminAddr == "" && !opts.NoAdmin {
 		s.adminPaths = AdminPaths(opts.AdminPrefix)
 	}
+	if runtime.IsRemote(dir) && opts.Remote.Metrics == nil {
+		opts.Remote.Metrics = runtime.NewRemoteMetrics()
+	}
+	s.remoteMetrics = opts.Remote.Metrics
 	s.live = runtime.NewLive(dir, runtime.LiveOptions{
+		Remote:   opts.Remote,
 		Debounce: opts.Debounce,
 		Poll:     opts.Poll,
 		Logger:   s.log,
@@ -268,6 +287,7 @@ func New(dir string, opts Options) (*Server, error) {
 		OnReload: s.onReload,
 	})
 	s.redirects = runtime.NewHandler(s.live, opts.Fallback, runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics})
+	s.metricsH = s.metricsHandler()
 	s.admin = s.newAdminHandler()
 	s.healthH = http.HandlerFunc(s.servePublicHealth)
 	if opts.AccessLog != nil {
