@@ -42,6 +42,14 @@ type Options struct {
 	// metrics endpoints, say); a rule on one is reported as a Warning and
 	// kept. None by default: the compiler knows no server.
 	Reserved []Reserved
+	// NoFlatten keeps every rule's own destination, one hop per request as
+	// the platforms answer, instead of pointing it at the end of its
+	// chain. Loops are reported either way.
+	NoFlatten bool
+	// AllowEmpty lets Compile and Check accept a rule set with no rules.
+	// By default that is an error: an empty build makes a server that
+	// loads it drop every redirect.
+	AllowEmpty bool
 }
 
 // DefaultShardRules is the default target number of rules per shard.
@@ -85,12 +93,9 @@ type rule struct {
 	exp     uint32
 	order   int // index of the source Rule in checked.in (file order)
 	dest    string
-	// final is the destination after chain flattening.
-	final string
-	// chain-resolution state (see flatten).
-	state uint8
-	loop  bool
-	next  *rule
+	// hop is the rule's chain-resolution state on its own host (see
+	// flatten); hop.final is the destination after chain flattening.
+	hop
 }
 
 // host returns the rule's canonical host ("" for any host).
@@ -136,6 +141,9 @@ type checked struct {
 	probs  []Problem
 	strict bool   // strict trailing slash
 	buf    []byte // scratch for building keys
+	// hops holds the chain-resolution state of any-host rules reached on
+	// a given host (see flatten).
+	hops map[hopKey]*hop
 	// what the build contains, for the index and the runtime
 	hostRules, caseRules, prefixRules bool
 	maxPrefixSegments                 int
@@ -235,7 +243,7 @@ func check(rules []Rule, opt Options) *checked {
 	if c.prefixRules {
 		c.warnShadowed()
 	}
-	c.flatten()
+	c.flatten(opt.NoFlatten)
 	return c
 }
 

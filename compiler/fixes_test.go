@@ -1,0 +1,101 @@
+package compiler
+
+import (
+	"strings"
+	"testing"
+)
+
+// finals checks rules and returns each rule's compiled destination by source.
+func finals(t *testing.T, rs []Rule, opt Options) map[string]string {
+	t.Helper()
+	c := check(rs, opt)
+	if HasErrors(c.probs) {
+		t.Fatalf("unexpected errors: %v", c.probs)
+	}
+	got := map[string]string{}
+	for _, r := range c.rules {
+		got[c.src(r).Source] = r.final
+	}
+	return got
+}
+
+// TestChainCarriesHost: a relative hop reached through an absolute URL is
+// on that URL's site, and a hop from a host-scoped rule is looked up on
+// that host; flattening the flattened output again changes nothing.
+func TestChainCarriesHost(t *testing.T) {
+	tests := []struct {
+		name  string
+		rules []string
+		want  map[string]string
+	}{
+		{"relative hop after an absolute URL",
+			[]string{"a.example/old https://b.example/mid", "b.example/mid /old"},
+			map[string]string{"a.example/old": "https://b.example/old", "b.example/mid": "/old"}},
+		{"any-host rule through a host-scoped one",
+			[]string{"/x https://example.com/y", "example.com/y /z"},
+			map[string]string{"/x": "https://example.com/z", "example.com/y": "/z"}},
+		{"host context kept across an any-host hop",
+			[]string{"example.com/a /b", "/b /c", "example.com/c /d"},
+			map[string]string{"example.com/a": "/d", "/b": "/c", "example.com/c": "/d"}},
+		{"fragment and port kept",
+			[]string{"/x https://Example.com:8443/y#f", "example.com/y /z"},
+			map[string]string{"/x": "https://Example.com:8443/z#f"}},
+	}
+	for _, tt := range tests {
+		got := finals(t, rules(t, tt.rules...), Options{})
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("%s: %s -> %q, want %q", tt.name, k, got[k], v)
+			}
+		}
+		// Idempotent: compiling the flattened output answers the same.
+		var again []string
+		for _, l := range tt.rules {
+			src := strings.Fields(l)[0]
+			again = append(again, src+" "+got[src])
+		}
+		got2 := finals(t, rules(t, again...), Options{})
+		for k, v := range got {
+			if got2[k] != v {
+				t.Errorf("%s: not idempotent: %s -> %q, then %q", tt.name, k, v, got2[k])
+			}
+		}
+	}
+}
+
+// TestChainLoopAcrossHosts: a loop only requests on one host run into is
+// still a loop.
+func TestChainLoopAcrossHosts(t *testing.T) {
+	ps := Check(rules(t, "/a /b", "example.com/b /a"), Options{})
+	if !HasErrors(ps) || !strings.Contains(ps[0].Msg, "redirect loop") {
+		t.Fatalf("want a redirect loop, got %v", ps)
+	}
+}
+
+// TestNoFlatten: with NoFlatten every rule answers its own destination,
+// loops are still errors.
+func TestNoFlatten(t *testing.T) {
+	got := finals(t, rules(t, "/a /b", "/b /c"), Options{NoFlatten: true})
+	if got["/a"] != "/b" || got["/b"] != "/c" {
+		t.Errorf("got %v", got)
+	}
+	c := check(rules(t, "/a /b", "/b /c"), Options{NoFlatten: true})
+	if len(c.chains) != 0 {
+		t.Errorf("chains reported with NoFlatten: %v", c.chains)
+	}
+	if ps := Check(rules(t, "/a /b", "/b /a"), Options{NoFlatten: true}); !HasErrors(ps) {
+		t.Errorf("loop not reported with NoFlatten")
+	}
+}
+
+// TestQueryChain: a rule passing the query on is not flattened through a
+// rule that does not (the query would reach the final destination).
+func TestQueryChain(t *testing.T) {
+	got := finals(t, rules(t, "/a /b query", "/b /c", "/x /y", "/y /z query", "/p /q query", "/q /r query"), Options{})
+	want := map[string]string{"/a": "/b", "/x": "/z", "/p": "/r"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s -> %q, want %q", k, got[k], v)
+		}
+	}
+}
