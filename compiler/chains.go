@@ -22,8 +22,13 @@ const (
 // (checked.hops), since host-scoped rules on that host may take the next
 // hop.
 type hop struct {
-	r     *rule
-	host  string // the request's canonical host, "" when unknown
+	r    *rule
+	host string // the request's canonical host, "" when unknown
+	// query says the request's query string is still carried along the
+	// chain: the first rule and every hop so far pass it on (FlagQuery).
+	// A rule that passes it on, met where it is no longer carried, may
+	// chain further than on its own (through rules that do not).
+	query bool
 	state uint8
 	loop  bool
 	next  *hop
@@ -37,8 +42,9 @@ type hop struct {
 }
 
 type hopKey struct {
-	r    *rule
-	host string
+	r     *rule
+	host  string
+	query bool
 }
 
 // flatten points every rule whose destination is itself the source of an
@@ -52,6 +58,7 @@ func (c *checked) flatten(noFlatten bool) {
 	for _, r := range c.rules {
 		r.hop.r = r
 		r.hop.host = r.host()
+		r.hop.query = r.flags&shardfmt.FlagQuery != 0
 		if r.hostLen > 0 {
 			hosts[r.host()] = true
 		}
@@ -142,8 +149,9 @@ func withFragment(final, first string) string {
 // hit, and the "scheme://host" to resolve its relative destinations against
 // when h's destination is an absolute URL, or nil. Destinations with a
 // query, prefix rules, 410s and expiring rules are never chained through:
-// their outcome depends on the request or on time. Nor is a rule that
-// passes the query on chained through one that does not.
+// their outcome depends on the request or on time. Nor is a chain that
+// carries the request's query string followed through a rule that would
+// drop it.
 func (c *checked) target(h *hop, hosts map[string]bool) (_ *hop, base string) {
 	r := h.r
 	d := r.dest
@@ -185,10 +193,10 @@ func (c *checked) target(h *hop, hosts map[string]bool) (_ *hop, base string) {
 				if c.src(t).Status == 410 || t.exp != 0 {
 					return nil, ""
 				}
-				if r.flags&shardfmt.FlagQuery != 0 && t.flags&shardfmt.FlagQuery == 0 {
+				if h.query && t.flags&shardfmt.FlagQuery == 0 {
 					return nil, ""
 				}
-				return c.hopOn(t, host), base
+				return c.hopOn(t, host, h.query), base
 			}
 		}
 		if hk == "" {
@@ -198,21 +206,21 @@ func (c *checked) target(h *hop, hosts map[string]bool) (_ *hop, base string) {
 	return nil, ""
 }
 
-// hopOn returns the state of rule t met by a request on host: its own
-// state when t is scoped to that host, or t applies to any host and no
-// rule is scoped to host, else the state of t on host.
-func (c *checked) hopOn(t *rule, host string) *hop {
-	if t.hostLen > 0 || host == "" {
+// hopOn returns the state of rule t met by a request on host, carrying
+// the query string or not: t's own state when that is t's own host ("" for
+// an any-host rule) and t's own query flag, else a state of its own.
+func (c *checked) hopOn(t *rule, host string, query bool) *hop {
+	if (t.hostLen > 0 || host == "") && query == t.hop.query {
 		return &t.hop
 	}
-	k := hopKey{t, host}
+	k := hopKey{t, host, query}
 	if h, ok := c.hops[k]; ok {
 		return h
 	}
 	if c.hops == nil {
 		c.hops = make(map[hopKey]*hop)
 	}
-	h := &hop{r: t, host: host, final: t.dest}
+	h := &hop{r: t, host: host, query: query, final: t.dest}
 	c.hops[k] = h
 	return h
 }

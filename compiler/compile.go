@@ -243,6 +243,16 @@ func check(rules []Rule, opt Options) *checked {
 	if c.prefixRules {
 		c.warnShadowed()
 	}
+	if len(c.rules) == 0 && !opt.AllowEmpty && !HasErrors(c.probs) {
+		// An empty build would make a server that loads it drop every
+		// redirect. Pos names the first rule's file when there was one.
+		var p Pos
+		if len(rules) > 0 {
+			p.File = rules[0].Pos.File
+		}
+		c.probs = append(c.probs, Problem{Pos: p, Severity: Error, Hint: HintAllowEmpty,
+			Msg: "no rules to build: a server loading an empty build would stop answering every redirect"})
+	}
 	c.flatten(opt.NoFlatten)
 	return c
 }

@@ -89,13 +89,35 @@ func TestNoFlatten(t *testing.T) {
 }
 
 // TestQueryChain: a rule passing the query on is not flattened through a
-// rule that does not (the query would reach the final destination).
+// rule that does not (the query would reach the final destination); one
+// that does not pass it on is flattened through both.
 func TestQueryChain(t *testing.T) {
-	got := finals(t, rules(t, "/a /b query", "/b /c", "/x /y", "/y /z query", "/p /q query", "/q /r query"), Options{})
-	want := map[string]string{"/a": "/b", "/x": "/z", "/p": "/r"}
+	got := finals(t, rules(t, "/a /b query", "/b /c", "/x /y", "/y /z query", "/p /q query", "/q /r query",
+		"/m /n", "/n /o query", "/o /p2", "/p2 /end"), Options{})
+	want := map[string]string{"/a": "/b", "/x": "/z", "/p": "/r", "/m": "/end", "/n": "/o"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s -> %q, want %q", k, got[k], v)
 		}
+	}
+}
+
+// TestEmptyRuleSet: no rules is an error unless AllowEmpty.
+func TestEmptyRuleSet(t *testing.T) {
+	ps := Check(nil, Options{})
+	if len(ps) != 1 || ps[0].Severity != Error || ps[0].Hint != HintAllowEmpty || !strings.Contains(ps[0].Message(nil), "AllowEmpty") {
+		t.Fatalf("empty rule set: got %v", ps)
+	}
+	if _, _, err := Compile(nil, Options{}); err != ErrInvalid {
+		t.Fatalf("Compile(nil) err = %v, want ErrInvalid", err)
+	}
+	b, ps, err := Compile(nil, Options{AllowEmpty: true})
+	if err != nil || len(ps) != 0 || b.Index.Rules != 0 {
+		t.Fatalf("AllowEmpty: %v %v", ps, err)
+	}
+	// An invalid rule reports its own error, not also "no rules".
+	ps = Check(rules(t, "/a nope"), Options{})
+	if len(ps) != 1 || ps[0].Hint == HintAllowEmpty {
+		t.Fatalf("invalid only: got %v", ps)
 	}
 }

@@ -38,7 +38,7 @@ problem with file:line. Exits 1 if any problem is an error.
 			if err != nil {
 				return readFailure(err)
 			}
-			probs = append(probs, compiler.Check(rules, opt)...)
+			probs = placeProblems(probs, compiler.Check(rules, opt), files)
 			printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
 			if pf == "text" {
 				fmt.Fprintf(c.App.ErrWriter, "checked %d rules in %d file(s): %s\n", len(rules), len(files), countProblems(probs))
