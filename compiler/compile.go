@@ -382,7 +382,9 @@ func splitSource(s string) (host, path string, err error) {
 		return "", s, nil
 	}
 	rest := s
-	if i := strings.Index(s, "://"); i >= 0 {
+	// A scheme ends at the first "://" before any '/': in
+	// "example.com/http://old.example/x" the "://" is in the path.
+	if i := strings.Index(s, "://"); i >= 0 && strings.IndexByte(s[:i], '/') < 0 {
 		scheme := strings.ToLower(s[:i])
 		if scheme != "http" && scheme != "https" {
 			return "", "", fmt.Errorf("source %q: only http and https hosts can be matched", s)

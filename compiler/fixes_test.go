@@ -121,3 +121,20 @@ func TestEmptyRuleSet(t *testing.T) {
 		t.Fatalf("invalid only: got %v", ps)
 	}
 }
+
+// TestSourceWithSchemeInPath: "://" after the host is part of the path.
+func TestSourceWithSchemeInPath(t *testing.T) {
+	for _, tt := range []struct{ src, host, path string }{
+		{"example.com/http://old.example/x", "example.com", "/http://old.example/x"},
+		{"https://example.com/https://x", "example.com", "/https://x"},
+		{"/http://old.example/x", "", "/http://old.example/x"},
+	} {
+		h, p, err := splitSource(tt.src)
+		if err != nil || h != tt.host || p != tt.path {
+			t.Errorf("splitSource(%q) = %q, %q, %v; want %q, %q", tt.src, h, p, err, tt.host, tt.path)
+		}
+	}
+	if _, _, err := splitSource("ftp://example.com/x"); err == nil {
+		t.Errorf("ftp source accepted")
+	}
+}
