@@ -282,9 +282,6 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 			Msg: fmt.Sprintf("destination is %d bytes long, over the limit of %d", len(in.Destination), maxDst)})
 		ok = false
 	}
-	if i := ctlIndex(in.Source); i >= 0 {
-		bad("source contains control character %q at byte %d", in.Source[i], i)
-	}
 	if i := ctlIndex(in.Destination); i >= 0 {
 		bad("destination contains control character %q at byte %d", in.Destination[i], i)
 	}
@@ -303,6 +300,12 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 	if err != nil {
 		bad("%v", err)
 		return false
+	}
+	if i := ctlIndex(in.Source); i >= 0 {
+		// Only in the path (checkHost refuses one in the host): the key
+		// holds it percent-encoded, as a browser sends it.
+		warnf(probs, in.Pos, "source contains control character %q at byte %d: it is matched as %s, as a browser sends it",
+			in.Source[i], i, urlnorm.Path(path, false))
 	}
 	path, prefix := rulekey.SplitPattern(path)
 	kind := rulekey.KindOf(prefix, in.CaseSensitive)
