@@ -349,6 +349,9 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 	if in.Query {
 		r.flags |= shardfmt.FlagQuery
 	}
+	if in.Unforced {
+		r.flags |= shardfmt.FlagUnforced
+	}
 	if !in.Expires.IsZero() {
 		sec := in.Expires.Unix()
 		if sec <= 0 || sec > math.MaxUint32 {

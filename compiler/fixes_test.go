@@ -3,6 +3,8 @@ package compiler
 import (
 	"strings"
 	"testing"
+
+	"github.com/redirc/redirc/shardfmt"
 )
 
 // finals checks rules and returns each rule's compiled destination by source.
@@ -136,5 +138,32 @@ func TestSourceWithSchemeInPath(t *testing.T) {
 	}
 	if _, _, err := splitSource("ftp://example.com/x"); err == nil {
 		t.Errorf("ftp source accepted")
+	}
+}
+
+// TestNetlifyQueryAndForce: as on Netlify, 301 and 302 pass the query
+// string on unless the destination has its own, and a rule without "!"
+// is unforced; both reach the record's flags.
+func TestNetlifyQueryAndForce(t *testing.T) {
+	in := "/a /b\n/c /d 302!\n/e /f?x=1 301\n/g /h 307\n/i /j 308!\n/k 410\n"
+	rs, ps, err := Read("_redirects", strings.NewReader(in), ReadOptions{})
+	if err != nil || len(ps) != 0 {
+		t.Fatalf("read: %v %v", ps, err)
+	}
+	want := []struct{ query, unforced bool }{{true, true}, {true, false}, {false, true}, {false, true}, {false, false}, {false, true}}
+	if len(rs) != len(want) {
+		t.Fatalf("got %d rules", len(rs))
+	}
+	for i, r := range rs {
+		if r.Query != want[i].query || r.Unforced != want[i].unforced {
+			t.Errorf("%s: query %v unforced %v, want %v %v", r.Source, r.Query, r.Unforced, want[i].query, want[i].unforced)
+		}
+	}
+	c := check(rs, Options{})
+	for _, r := range c.rules {
+		in := c.src(r)
+		if (r.flags&shardfmt.FlagQuery != 0) != in.Query || (r.flags&shardfmt.FlagUnforced != 0) != in.Unforced {
+			t.Errorf("%s: flags %#x", in.Source, r.flags)
+		}
 	}
 }
