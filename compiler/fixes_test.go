@@ -167,3 +167,19 @@ func TestNetlifyQueryAndForce(t *testing.T) {
 		}
 	}
 }
+
+// TestForceField: bulk formats read "force" (default true); false is
+// Rule.Unforced, so an exported Netlify build rebuilds the same.
+func TestForceField(t *testing.T) {
+	rs, ps, err := Read("r.csv", strings.NewReader("source,destination,force\n/a,/b,false\n/c,/d,true\n/e,/f,\n"), ReadOptions{})
+	if err != nil || len(ps) != 0 || len(rs) != 3 {
+		t.Fatalf("csv: %v %v %v", rs, ps, err)
+	}
+	if !rs[0].Unforced || rs[1].Unforced || rs[2].Unforced {
+		t.Errorf("csv: unforced %v %v %v", rs[0].Unforced, rs[1].Unforced, rs[2].Unforced)
+	}
+	rs, ps, err = Read("r.jsonl", strings.NewReader(`{"source":"/a","destination":"/b","force":false}`+"\n"), ReadOptions{})
+	if err != nil || len(ps) != 0 || len(rs) != 1 || !rs[0].Unforced {
+		t.Fatalf("jsonl: %v %v %v", rs, ps, err)
+	}
+}
