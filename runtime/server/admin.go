@@ -178,7 +178,10 @@ func (m mainHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	rec := &accessRecorder{ResponseWriter: w}
+	rec := accessRecorders.Get().(*accessRecorder)
+	*rec = accessRecorder{ResponseWriter: w}
 	s.redirects.ServeHTTP(rec, r)
 	s.access.Send(newAccessRecord(r, rec, start))
+	*rec = accessRecorder{}
+	accessRecorders.Put(rec)
 }
