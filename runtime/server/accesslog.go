@@ -15,7 +15,14 @@ import (
 )
 
 // AccessRecord is one access-log line: a request the main address
-// answered, by a rule or by the fallback.
+// answered, by a rule or by the fallback. It is what the request's
+// goroutine hands to the log (by value, through a bounded queue that
+// drops rather than waits); the log's own goroutine formats it.
+//
+// An engine fills one per request and calls Server.logAccess. Its strings
+// are kept until the line is written, after the request is done: an
+// engine whose request bytes are reused (fasthttp, gnet) must give it
+// copies (one allocation for all of them: build them in one []byte).
 type AccessRecord struct {
 	Time       time.Time // when the request began
 	RemoteAddr string
@@ -54,6 +61,19 @@ func newAccessRecord(r *http.Request, rec *accessRecorder, start time.Time) Acce
 		Location:   rec.Header().Get("Location"),
 		Referer:    r.Header.Get("Referer"),
 		UserAgent:  r.Header.Get("User-Agent"),
+	}
+}
+
+// accessLogOn reports whether requests are logged, so that an engine
+// fills an AccessRecord only then.
+func (s *Server) accessLogOn() bool { return s.access != nil }
+
+// logAccess queues rec for the access log without blocking (a full
+// queue drops it and counts the drop); it does nothing with the log off.
+// Admin requests (health checks, scrapes) are not logged.
+func (s *Server) logAccess(rec AccessRecord) {
+	if s.access != nil {
+		s.access.Send(rec)
 	}
 }
 

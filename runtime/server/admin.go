@@ -173,7 +173,7 @@ func (m mainHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r) // health checks and scrapes are not logged
 		return
 	}
-	if s.access == nil {
+	if !s.accessLogOn() {
 		s.redirects.ServeHTTP(w, r)
 		return
 	}
@@ -181,7 +181,7 @@ func (m mainHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := accessRecorders.Get().(*accessRecorder)
 	*rec = accessRecorder{ResponseWriter: w}
 	s.redirects.ServeHTTP(rec, r)
-	s.access.Send(newAccessRecord(r, rec, start))
+	s.logAccess(newAccessRecord(r, rec, start))
 	*rec = accessRecorder{}
 	accessRecorders.Put(rec)
 }
