@@ -63,7 +63,9 @@ type HandlerOptions struct {
 	// CacheControl overrides the Cache-Control value sent with a status;
 	// "" sends none. Statuses not in the map get DefaultCacheControl.
 	CacheControl map[int]string
-	// Metrics, if not nil, counts hits by status and misses.
+	// Metrics, if not nil, counts hits by status and misses, and times
+	// every request into its latency histogram by outcome (hit; miss
+	// when next is nil; fallback, or error when next answers 5xx).
 	Metrics *Metrics
 	// Clicks, if not nil, receives an Event for every hit, without
 	// blocking (a full sink drops and counts). It is added to Metrics.
