@@ -247,6 +247,8 @@ func runServe(c *cli.Context) error {
 		MaxHeaderBytes:    c.Int("max-header-bytes"),
 		ShutdownTimeout:   noLimit("shutdown-timeout"),
 	}
+	v := currentVersion()
+	opts.Version, opts.Revision = v.Version, v.Revision
 	if f, ok := c.Generic("cache-control").(*cacheControlFlag); ok {
 		opts.CacheControl = f.set
 	}
