@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Handler is an http.Handler that answers requests from a build's redirect
@@ -50,7 +52,7 @@ type Handler struct {
 	// (OutcomeMiss rather than a fallback's).
 	notFound bool
 	metrics  *Metrics
-	clicks   *EventSink
+	clicks   ClickRecorder
 	shadowed func(*http.Request) bool
 	// cc holds the Cache-Control header value per status slot, ready to be
 	// put in a Header map (nil: no header). The slices are shared by every
@@ -68,9 +70,14 @@ type HandlerOptions struct {
 	// every request into its latency histogram by outcome (hit; miss
 	// when next is nil; fallback, or error when next answers 5xx).
 	Metrics *Metrics
-	// Clicks, if not nil, receives an Event for every hit, without
-	// blocking (a full sink drops and counts). It is added to Metrics.
-	Clicks *EventSink
+	// Clicks, if not nil, receives an Event for every hit, on the
+	// request's goroutine: Record must not block (a full queue drops and
+	// counts) and must copy what it keeps, as the Event's strings belong
+	// to the request. An *EventSink (a Sink of Event) and a
+	// clicks.Recorder are both ClickRecorders; one that is also a
+	// SinkCounter is added to Metrics, and one that is a
+	// prometheus.Collector is added with Metrics.AddCollector.
+	Clicks ClickRecorder
 	// Shadowed, if not nil, is asked about each hit on an unforced rule
 	// (Result.Unforced: a Netlify rule without "!"); when it reports true,
 	// as when a static file exists at the request path, the request goes
@@ -154,7 +161,12 @@ func NewHandler(src Source, next http.Handler, opts HandlerOptions) *Handler {
 			h.cc[i] = []string{v}[:1:1]
 		}
 	}
-	opts.Metrics.AddSink(opts.Clicks)
+	if sc, ok := opts.Clicks.(SinkCounter); ok {
+		opts.Metrics.AddSink(sc)
+	}
+	if c, ok := opts.Clicks.(prometheus.Collector); ok && opts.Metrics != nil {
+		opts.Metrics.AddCollector(c)
+	}
 	return h
 }
 
@@ -296,7 +308,7 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, res Result, pat
 		if h.metrics != nil {
 			now = epoch.Add(start) // the clock read already made
 		}
-		h.clicks.Send(Event{
+		h.clicks.Record(Event{
 			Time:       now,
 			Method:     r.Method,
 			Host:       r.Host,

@@ -103,6 +103,13 @@ type Options struct {
 	// 0 means DefaultAccessLogBuffer.
 	AccessLogBuffer int
 
+	// Clicks, if not nil, receives a runtime.Event for every redirect
+	// answered, on the request's goroutine, without blocking (see
+	// runtime.HandlerOptions.Clicks; a clicks.Recorder is one). Its
+	// metrics are served with the server's when it is a
+	// prometheus.Collector. The caller closes it after Serve returns.
+	Clicks runtime.ClickRecorder
+
 	// Logger receives the server's logs. nil means slog.Default().
 	Logger *slog.Logger
 
@@ -303,7 +310,7 @@ func New(dir string, opts Options) (*Server, error) {
 		Metrics:  s.metrics,
 		OnReload: s.onReload,
 	})
-	ho := runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics}
+	ho := runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics, Clicks: opts.Clicks}
 	if d, ok := opts.Fallback.(dirFallback); ok {
 		ho.Shadowed = d.exists // unforced (Netlify, no "!") rules yield to files
 	}
