@@ -61,6 +61,11 @@ type Rule struct {
 	// precedence, such as nginx's location rules): within the same file,
 	// a lower Order is tried first. Zero means file order.
 	Order int
+	// Host, for pattern rules whose Source cannot carry a host (a
+	// SyntaxRegex expression), scopes the rule to one host, as a host
+	// written in Source does; "" is any host. Only pattern rules may set
+	// it.
+	Host string
 }
 
 // Syntax names the pattern language of a Rule's Source.

@@ -1,0 +1,365 @@
+// Package pattern is the one definition of how a pattern rule matches and
+// what it answers: the subject a request path is matched as (Subject), a
+// pattern compiled to an RE2 program and a destination template (Compile,
+// Pattern), and the index that finds the few patterns a path can match
+// without trying the others (Index). The compiler translates Netlify,
+// path-to-regexp and regex sources into Specs (translate.go), stores them in
+// the build (shardfmt's pattern file), and the runtime compiles them back
+// with Compile at load and looks them up through an Index.
+package pattern
+
+import (
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/redirc/redirc/internal/urlnorm"
+)
+
+// Any marks a skeleton segment that matches any one path segment.
+const Any = "\x00"
+
+// MaxSegs bounds the skeleton's length.
+const MaxSegs = 64
+
+// Spec is a pattern as stored in a build: everything Compile needs.
+type Spec struct {
+	// Rank orders the patterns of a build: the lowest rank that matches
+	// answers. Ranks are unique.
+	Rank int
+	// Host, when not empty, is the canonical host the pattern is scoped to.
+	Host string
+	// Re is the RE2 expression (Go regexp syntax, Perl flags) matched
+	// against the request's Subject.
+	Re string
+	// Fold says the skeleton's literal segments are compared case-folded
+	// (the expression matches them case-insensitively).
+	Fold bool
+	// Segs is the skeleton: literal segments (or Any) every path the
+	// expression matches begins with, one per path segment.
+	Segs []string
+	// Tail says paths with more segments than Segs may match; without it
+	// a matching path has exactly len(Segs) segments (a final '/' aside).
+	Tail bool
+	// Query lists query-string conditions: Key must be present and, if
+	// Value does not begin with ':', equal Value.
+	Query []QueryCond
+	// Dest is the destination template: literal text with "${N}" for
+	// capture group N of Re, "${qN}" for the value of Query[N], "${/N}"
+	// for group N preceded by a '/' that is dropped when the group is
+	// empty, and "$$" for a '$'. Empty for 410.
+	Dest string
+	// Status is the HTTP status; Flags are shardfmt record flags
+	// (FlagQuery appends the request's query string); Expires, when not
+	// zero, is the Unix time after which the pattern answers 410.
+	Status  int
+	Flags   uint16
+	Expires uint32
+}
+
+// QueryCond is one query-string condition of a pattern.
+type QueryCond struct {
+	Key   string
+	Value string
+}
+
+// Pattern is a compiled Spec.
+type Pattern struct {
+	Spec
+	re   *regexp.Regexp
+	tmpl []part
+}
+
+// part is one piece of a destination template.
+type part struct {
+	lit   string
+	group int  // capture group, or -1
+	query int  // query condition, or -1
+	slash bool // lit ends in a '/' dropped when the group is empty
+}
+
+// Compile checks and compiles a Spec. Every error describes what is wrong
+// with the spec; callers wrap it.
+func Compile(s Spec) (*Pattern, error) {
+	if len(s.Segs) > MaxSegs {
+		return nil, fmt.Errorf("skeleton of %d segments, at most %d", len(s.Segs), MaxSegs)
+	}
+	for _, seg := range s.Segs {
+		if seg != Any && strings.ContainsAny(seg, "/\x00") {
+			return nil, fmt.Errorf("skeleton segment %q", seg)
+		}
+		if s.Fold && seg != Any && FoldString(seg) != seg {
+			return nil, fmt.Errorf("skeleton segment %q is not case-folded", seg)
+		}
+	}
+	if !utf8.ValidString(s.Re) {
+		return nil, fmt.Errorf("expression is not UTF-8")
+	}
+	re, err := regexp.Compile(s.Re)
+	if err != nil {
+		return nil, err
+	}
+	switch s.Status {
+	case 301, 302, 303, 307, 308:
+		if s.Dest == "" {
+			return nil, fmt.Errorf("status %d without a destination", s.Status)
+		}
+	case 410:
+		if s.Dest != "" {
+			return nil, fmt.Errorf("status 410 with a destination")
+		}
+	default:
+		return nil, fmt.Errorf("status %d", s.Status)
+	}
+	for _, q := range s.Query {
+		if q.Key == "" {
+			return nil, fmt.Errorf("empty query key")
+		}
+	}
+	tmpl, err := parseTemplate(s.Dest, re.NumSubexp(), len(s.Query))
+	if err != nil {
+		return nil, err
+	}
+	return &Pattern{Spec: s, re: re, tmpl: tmpl}, nil
+}
+
+func parseTemplate(d string, groups, queries int) ([]part, error) {
+	var parts []part
+	var lit strings.Builder
+	for i := 0; i < len(d); i++ {
+		c := d[i]
+		if c != '$' {
+			lit.WriteByte(c)
+			continue
+		}
+		if i+1 < len(d) && d[i+1] == '$' {
+			lit.WriteByte('$')
+			i++
+			continue
+		}
+		end := strings.IndexByte(d[i:], '}')
+		if i+1 >= len(d) || d[i+1] != '{' || end < 0 {
+			return nil, fmt.Errorf("template %q: bad '$' at byte %d", d, i)
+		}
+		ref := d[i+2 : i+end]
+		i += end
+		p := part{group: -1, query: -1}
+		switch {
+		case strings.HasPrefix(ref, "q"):
+			n, err := strconv.Atoi(ref[1:])
+			if err != nil || n < 0 || n >= queries {
+				return nil, fmt.Errorf("template %q: bad query reference %q", d, ref)
+			}
+			p.query = n
+		case strings.HasPrefix(ref, "/"):
+			n, err := strconv.Atoi(ref[1:])
+			if err != nil || n < 1 || n > groups {
+				return nil, fmt.Errorf("template %q: bad group reference %q", d, ref)
+			}
+			p.group, p.slash = n, true
+			lit.WriteByte('/')
+		default:
+			n, err := strconv.Atoi(ref)
+			if err != nil || n < 0 || n > groups {
+				return nil, fmt.Errorf("template %q: bad group reference %q", d, ref)
+			}
+			p.group = n
+		}
+		p.lit = lit.String()
+		lit.Reset()
+		parts = append(parts, p)
+	}
+	if lit.Len() > 0 || len(parts) == 0 {
+		parts = append(parts, part{lit: lit.String(), group: -1, query: -1})
+	}
+	return parts, nil
+}
+
+// Regexp returns the compiled expression.
+func (p *Pattern) Regexp() *regexp.Regexp { return p.re }
+
+// queryOK reports whether rawQuery satisfies the pattern's conditions.
+func (p *Pattern) queryOK(rawQuery string) bool {
+	for _, q := range p.Query {
+		v, ok := queryValue(rawQuery, q.Key)
+		if !ok {
+			return false
+		}
+		if !strings.HasPrefix(q.Value, ":") && v != q.Value {
+			return false
+		}
+	}
+	return true
+}
+
+// queryValue returns the raw value of the first parameter key of rawQuery.
+// It does not allocate.
+func queryValue(rawQuery, key string) (string, bool) {
+	for rawQuery != "" {
+		var kv string
+		kv, rawQuery, _ = strings.Cut(rawQuery, "&")
+		k, v, _ := strings.Cut(kv, "=")
+		if k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// Match reports whether the pattern matches a request: host is the
+// canonical request host (nil for none), subject the request's Subject.
+// On a match it returns the capture positions (allocated).
+func (p *Pattern) Match(host, subject []byte, rawQuery string) ([]int, bool) {
+	if p.Host != "" && string(host) != p.Host {
+		return nil, false
+	}
+	if len(p.Query) > 0 && !p.queryOK(rawQuery) {
+		return nil, false
+	}
+	m := p.re.FindSubmatchIndex(subject)
+	return m, m != nil
+}
+
+// Expand returns the Location for a match m of subject (nil for a 410
+// pattern); withQuery appends rawQuery as the FlagQuery rule asks.
+func (p *Pattern) Expand(subject []byte, m []int, rawQuery string, appendQuery bool) string {
+	if p.Status == 410 {
+		return ""
+	}
+	var b []byte
+	for _, pt := range p.tmpl {
+		switch {
+		case pt.group >= 0:
+			s, e := m[2*pt.group], m[2*pt.group+1]
+			lit := pt.lit
+			if pt.slash && (s < 0 || s == e) {
+				lit = lit[:len(lit)-1]
+			}
+			b = append(b, lit...)
+			if s >= 0 {
+				b = urlnorm.AppendPath(b, string(subject[s:e]), false)
+			}
+		case pt.query >= 0:
+			b = append(b, pt.lit...)
+			v, _ := queryValue(rawQuery, p.Query[pt.query].Key)
+			b = urlnorm.AppendPath(b, v, false)
+		default:
+			b = append(b, pt.lit...)
+		}
+	}
+	loc := string(b)
+	if appendQuery && rawQuery != "" {
+		loc = appendRawQuery(loc, rawQuery)
+	}
+	if strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
+		loc = "/" + strings.TrimLeft(loc, "/\\")
+	}
+	return loc
+}
+
+// appendRawQuery appends a query string before any fragment, as the exact
+// tier's answers do.
+func appendRawQuery(loc, rawQuery string) string {
+	frag := ""
+	if i := strings.IndexByte(loc, '#'); i >= 0 {
+		loc, frag = loc[:i], loc[i:]
+	}
+	var b strings.Builder
+	b.WriteString(loc)
+	if strings.IndexByte(loc, '?') >= 0 {
+		b.WriteByte('&')
+	} else {
+		b.WriteByte('?')
+	}
+	for i := 0; i < len(rawQuery); i++ {
+		c := rawQuery[i]
+		if c <= ' ' || c >= 0x7f || c == '#' {
+			b.WriteByte('%')
+			b.WriteByte("0123456789ABCDEF"[c>>4])
+			b.WriteByte("0123456789ABCDEF"[c&15])
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	b.WriteString(frag)
+	return b.String()
+}
+
+// AppendSubject appends the subject patterns are matched against for a
+// canonical, case-preserving request path (urlnorm.AppendPath): the path
+// with every escape decoded except %2F, which stays "%2F" so that it never
+// becomes a segment separator.
+func AppendSubject(dst []byte, canon []byte) []byte {
+	for i := 0; i < len(canon); i++ {
+		c := canon[i]
+		if c == '%' && i+2 < len(canon) && !(canon[i+1] == '2' && canon[i+2] == 'F') {
+			dst = append(dst, unhex(canon[i+1])<<4|unhex(canon[i+2]))
+			i += 2
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// Subject returns the subject of a request path (any form): its canonical
+// form decoded by AppendSubject.
+func Subject(path string) string {
+	return string(AppendSubject(nil, urlnorm.AppendPath(nil, path, false)))
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// AppendFold appends s with every rune replaced by the smallest rune of its
+// simple case-folding orbit (the orbit regexp's (?i) matches), so that two
+// strings that match each other case-insensitively fold to the same bytes.
+// Invalid UTF-8 bytes become U+FFFD, as regexp reads them.
+func AppendFold(dst []byte, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(s[i:])
+		i += n
+		dst = utf8.AppendRune(dst, minFold(r))
+	}
+	return dst
+}
+
+// FoldString is AppendFold for a string.
+func FoldString(s string) string { return string(AppendFold(nil, []byte(s))) }
+
+func minFold(r rune) rune {
+	m := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		m = min(m, f)
+	}
+	return m
+}
+
+// QuoteLiteral returns the expression matching s literally.
+func QuoteLiteral(s string) string { return regexp.QuoteMeta(s) }
+
+// parsePerl parses an expression with the flags Compile uses.
+func parsePerl(re string) (*syntax.Regexp, error) {
+	return syntax.Parse(re, syntax.Perl)
+}
