@@ -204,6 +204,9 @@ func (c *checked) orderRules() {
 			c.addExact(r)
 		default:
 			c.pats = append(c.pats, r.pat.Spec)
+			if r.pat.Host != "" {
+				c.hostRules = true // the runtime needs the request's host
+			}
 		}
 	}
 	// Ranks in the build are positions among the patterns kept.
@@ -278,7 +281,8 @@ type prefixInfo struct {
 // that gives the same answers: the tier runs after the patterns and picks
 // host-scoped before any-host, then the longest base, so a prefix rule P
 // may go there only if no later rule left among the patterns may match a
-// path under P, and for every other lowered prefix rule whose base P's
+// path under P (for a host-scoped P, probed before the patterns: no
+// pattern at all), and for every other lowered prefix rule whose base P's
 // path begins with, the tier's choice is the earlier rule. Rules are taken
 // out of the candidates until both hold (a fixpoint). A later prefix rule
 // entirely under an earlier one is never reached. A rule that overlaps a
@@ -366,8 +370,12 @@ func (c *checked) lowerPrefixes(folded *pattern.Index, pats []*pattern.Pattern, 
 			}
 			pi := info[rank]
 			bad := false
+			// Host-scoped prefix rules are probed before every pattern,
+			// any-host ones after: either way no pattern it would
+			// overtake may match under it.
 			folded.Under(pi.segs, func(id int) {
-				if bad || id <= rank || dropped[id] || inL[id] || !hostsMeet(pats[id].Host, pi.host) {
+				overtakes := id > rank || pi.host != "" && id != rank
+				if bad || !overtakes || dropped[id] || inL[id] || !hostsMeet(pats[id].Host, pi.host) {
 					return
 				}
 				bad = true

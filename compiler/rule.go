@@ -44,8 +44,12 @@ type Rule struct {
 	// Pos is where the rule was written.
 	Pos Pos
 	// FirstMatch is set by readers of formats whose platform applies rules
-	// in file order (Netlify): the compiler then warns where redirc's
-	// exact-before-prefix precedence gives a different answer.
+	// in file order (Netlify, and every importer of an ordered format):
+	// the rule is part of its file's ordered list, where the first rule
+	// that matches answers (ranked by Order, then file order). A rule is
+	// in an ordered list when FirstMatch is set, Order is not zero or
+	// Syntax is a pattern; other rules keep the bulk precedence. Importers
+	// should set it on every rule of an ordered format, exact ones too.
 	FirstMatch bool
 	// Syntax says how Source is matched: a plain path or "/*" prefix (the
 	// zero value), or a pattern. Pattern rules keep their platform's order

@@ -36,9 +36,9 @@ func litSubject(s string) string {
 
 // skel accumulates a skeleton while a source is translated.
 type skel struct {
-	segs   []string
-	tail   bool
-	fold   bool
+	segs    []string
+	tail    bool
+	fold    bool
 	cur     strings.Builder // literal text of the current segment
 	curAny  bool            // the current segment has a placeholder
 	started bool            // the first '/' has been met
@@ -119,18 +119,20 @@ func Literal(path string, prefix, caseSensitive, strict bool) (*Source, error) {
 	switch {
 	case prefix:
 		if sub == "/" {
-			s.Re = "^(?:/(.*))?$"
+			s.Re = "^(?:/+(.*))?$"
 			s.Segs, s.Tail = nil, true
 		} else {
-			re.WriteString("(?:/(.*))?$")
+			re.WriteString("(?:/+(.*))?$")
 			s.Re = re.String()
 			s.Segs, s.Tail = k.finish(false)
 			s.Tail = true
 		}
 		s.splat = 1
 		return s, nil
-	case strict || sub == "/":
+	case strict:
 		re.WriteString("$")
+	case sub == "/":
+		re.WriteString("/?$") // "//" is "/" with a final '/'
 	default:
 		re.WriteString("/?$")
 	}
@@ -206,7 +208,7 @@ func Netlify(path string, caseSensitive bool) (*Source, error) {
 			if s.splat == 0 {
 				s.splat = groups
 			}
-			re.WriteString("(?:/(.*))?")
+			re.WriteString("(?:/+(.*))?")
 			k.tail = true
 			open = true
 			break
