@@ -9,6 +9,7 @@
 package pattern
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"regexp/syntax"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/redirc/redirc/internal/urlnorm"
 )
@@ -72,6 +74,8 @@ type Pattern struct {
 	Spec
 	re   *regexp.Regexp
 	tmpl []part
+	// references in tmpl to captures and to query values
+	groupRefs, queryRefs int
 }
 
 // part is one piece of a destination template.
@@ -124,7 +128,16 @@ func Compile(s Spec) (*Pattern, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pattern{Spec: s, re: re, tmpl: tmpl}, nil
+	p := &Pattern{Spec: s, re: re, tmpl: tmpl}
+	for _, pt := range tmpl {
+		if pt.group >= 0 {
+			p.groupRefs++
+		}
+		if pt.query >= 0 {
+			p.queryRefs++
+		}
+	}
+	return p, nil
 }
 
 func parseTemplate(d string, groups, queries int) ([]part, error) {
@@ -230,7 +243,10 @@ func (p *Pattern) Expand(subject []byte, m []int, rawQuery string, appendQuery b
 	if p.Status == 410 {
 		return ""
 	}
-	var b []byte
+	// One buffer big enough for every capture escaped (3 bytes per byte)
+	// and the query: the Location is its only allocation besides the
+	// capture positions.
+	b := make([]byte, 0, len(p.Dest)+3*len(subject)*p.groupRefs+3*len(rawQuery)*(p.queryRefs+1)+2)
 	for _, pt := range p.tmpl {
 		switch {
 		case pt.group >= 0:
@@ -240,8 +256,8 @@ func (p *Pattern) Expand(subject []byte, m []int, rawQuery string, appendQuery b
 				lit = lit[:len(lit)-1]
 			}
 			b = append(b, lit...)
-			if s >= 0 {
-				b = urlnorm.AppendPath(b, string(subject[s:e]), false)
+			if s >= 0 && e > s {
+				b = urlnorm.AppendPath(b, unsafe.String(&subject[s], e-s), false)
 			}
 		case pt.query >= 0:
 			b = append(b, pt.lit...)
@@ -251,42 +267,41 @@ func (p *Pattern) Expand(subject []byte, m []int, rawQuery string, appendQuery b
 			b = append(b, pt.lit...)
 		}
 	}
-	loc := string(b)
 	if appendQuery && rawQuery != "" {
-		loc = appendRawQuery(loc, rawQuery)
+		b = appendRawQuery(b, rawQuery)
 	}
+	if len(b) == 0 {
+		return ""
+	}
+	loc := unsafe.String(&b[0], len(b)) // b is not written again
 	if strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
 		loc = "/" + strings.TrimLeft(loc, "/\\")
 	}
 	return loc
 }
 
-// appendRawQuery appends a query string before any fragment, as the exact
-// tier's answers do.
-func appendRawQuery(loc, rawQuery string) string {
-	frag := ""
-	if i := strings.IndexByte(loc, '#'); i >= 0 {
-		loc, frag = loc[:i], loc[i:]
+// appendRawQuery appends a query string to loc before any fragment, as
+// the exact tier's answers do.
+func appendRawQuery(loc []byte, rawQuery string) []byte {
+	var frag []byte
+	if i := bytes.IndexByte(loc, '#'); i >= 0 {
+		frag = append(frag, loc[i:]...) // rare: a copy is fine
+		loc = loc[:i]
 	}
-	var b strings.Builder
-	b.WriteString(loc)
-	if strings.IndexByte(loc, '?') >= 0 {
-		b.WriteByte('&')
+	if bytes.IndexByte(loc, '?') >= 0 {
+		loc = append(loc, '&')
 	} else {
-		b.WriteByte('?')
+		loc = append(loc, '?')
 	}
 	for i := 0; i < len(rawQuery); i++ {
 		c := rawQuery[i]
 		if c <= ' ' || c >= 0x7f || c == '#' {
-			b.WriteByte('%')
-			b.WriteByte("0123456789ABCDEF"[c>>4])
-			b.WriteByte("0123456789ABCDEF"[c&15])
+			loc = append(loc, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
 		} else {
-			b.WriteByte(c)
+			loc = append(loc, c)
 		}
 	}
-	b.WriteString(frag)
-	return b.String()
+	return append(loc, frag...)
 }
 
 // AppendSubject appends the subject patterns are matched against for a
