@@ -68,7 +68,7 @@ func checkPattern(r *rule, in *Rule, host, path string, opt Options, probs *[]Pr
 		}
 		spec.Dest = tmpl
 	}
-	p, err := pattern.Compile(spec)
+	p, err := pattern.Prepare(spec, src.Groups)
 	if err != nil {
 		errorf(probs, in.Pos, "source %q: %v", in.Source, err)
 		return false
@@ -134,9 +134,12 @@ func (c *checked) orderRules() {
 	for rank, r := range c.ord {
 		in := c.src(r)
 		// The same source twice: the second is never reached.
-		sk := fmt.Sprintf("%d\x00%s\x00%s\x00%v\x00%v", in.Syntax, r.pat.Host, r.pat.Re, r.pat.Query, in.CaseSensitive)
+		sk := r.pat.Host + "\x00" + r.pat.Re
 		if in.Syntax == SyntaxPath {
-			sk = r.key + "\x00" + fmt.Sprint(r.pat.Query)
+			sk = r.key
+		}
+		for _, q := range r.pat.Query {
+			sk += "\x00" + q.Key + "=" + q.Value
 		}
 		if prev, ok := firstSrc[sk]; ok {
 			c.neverReached(r, prev)

@@ -89,6 +89,28 @@ type part struct {
 // Compile checks and compiles a Spec. Every error describes what is wrong
 // with the spec; callers wrap it.
 func Compile(s Spec) (*Pattern, error) {
+	if !utf8.ValidString(s.Re) {
+		return nil, fmt.Errorf("expression is not UTF-8")
+	}
+	re, err := regexp.Compile(s.Re)
+	if err != nil {
+		return nil, err
+	}
+	p, err := check(s, re.NumSubexp())
+	if err != nil {
+		return nil, err
+	}
+	p.re = re
+	return p, nil
+}
+
+// Prepare checks a Spec whose expression is known to be valid RE2 with
+// groups capture groups (a Source's Re and Groups) without compiling it:
+// Regexp compiles it when first called. The compiler uses it, as it needs
+// few of the expressions it writes.
+func Prepare(s Spec, groups int) (*Pattern, error) { return check(s, groups) }
+
+func check(s Spec, groups int) (*Pattern, error) {
 	if len(s.Segs) > MaxSegs {
 		return nil, fmt.Errorf("skeleton of %d segments, at most %d", len(s.Segs), MaxSegs)
 	}
@@ -99,13 +121,6 @@ func Compile(s Spec) (*Pattern, error) {
 		if s.Fold && seg != Any && FoldString(seg) != seg {
 			return nil, fmt.Errorf("skeleton segment %q is not case-folded", seg)
 		}
-	}
-	if !utf8.ValidString(s.Re) {
-		return nil, fmt.Errorf("expression is not UTF-8")
-	}
-	re, err := regexp.Compile(s.Re)
-	if err != nil {
-		return nil, err
 	}
 	switch s.Status {
 	case 301, 302, 303, 307, 308:
@@ -124,11 +139,11 @@ func Compile(s Spec) (*Pattern, error) {
 			return nil, fmt.Errorf("empty query key")
 		}
 	}
-	tmpl, err := parseTemplate(s.Dest, re.NumSubexp(), len(s.Query))
+	tmpl, err := parseTemplate(s.Dest, groups, len(s.Query))
 	if err != nil {
 		return nil, err
 	}
-	p := &Pattern{Spec: s, re: re, tmpl: tmpl}
+	p := &Pattern{Spec: s, tmpl: tmpl}
 	for _, pt := range tmpl {
 		if pt.group >= 0 {
 			p.groupRefs++
@@ -192,8 +207,14 @@ func parseTemplate(d string, groups, queries int) ([]part, error) {
 	return parts, nil
 }
 
-// Regexp returns the compiled expression.
-func (p *Pattern) Regexp() *regexp.Regexp { return p.re }
+// Regexp returns the compiled expression (compiling it now for a Pattern
+// made by Prepare: not safe for concurrent use until then).
+func (p *Pattern) Regexp() *regexp.Regexp {
+	if p.re == nil {
+		p.re = regexp.MustCompile(p.Re)
+	}
+	return p.re
+}
 
 // queryOK reports whether rawQuery satisfies the pattern's conditions.
 func (p *Pattern) queryOK(rawQuery string) bool {
@@ -233,7 +254,7 @@ func (p *Pattern) Match(host, subject []byte, rawQuery string) ([]int, bool) {
 	if len(p.Query) > 0 && !p.queryOK(rawQuery) {
 		return nil, false
 	}
-	m := p.re.FindSubmatchIndex(subject)
+	m := p.Regexp().FindSubmatchIndex(subject)
 	return m, m != nil
 }
 

@@ -25,6 +25,8 @@ type Source struct {
 	splat    int
 	optional map[int]bool
 	syntax   byte // 'n' netlify/literal, 'p' path-to-regexp, 'r' regex
+	// Groups is the number of capture groups of Re.
+	Groups int
 }
 
 // litSubject returns the subject form of a literal piece of a source: its
@@ -127,7 +129,7 @@ func Literal(path string, prefix, caseSensitive, strict bool) (*Source, error) {
 			s.Segs, s.Tail = k.finish(false)
 			s.Tail = true
 		}
-		s.splat = 1
+		s.splat, s.Groups = 1, 1
 		return s, nil
 	case strict:
 		re.WriteString("$")
@@ -248,6 +250,7 @@ func Netlify(path string, caseSensitive bool) (*Source, error) {
 		re.WriteString("/?$")
 	}
 	s.Re = re.String()
+	s.Groups = groups
 	s.Segs, s.Tail = k.finish(true)
 	if open {
 		s.Tail = true
@@ -438,8 +441,9 @@ func PathToRegexp(path string, caseSensitive bool) (*Source, error) {
 	flush()
 	re.WriteString("$")
 	s.Re = re.String()
+	s.Groups = groups
 	s.Segs, s.Tail = k.finish(true)
-	if _, err := regexp.Compile(s.Re); err != nil {
+	if _, err := syntax.Parse(s.Re, syntax.Perl); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -474,20 +478,24 @@ func Regex(expr string, caseSensitive bool) (*Source, error) {
 	if !caseSensitive {
 		re = "(?i)" + re
 	}
-	c, err := regexp.Compile(re)
+	// Parsed, not compiled: a valid RE2 syntax tree compiles (the build
+	// is loaded with regexp.Compile, which would report the rare program
+	// too large), and parsing is what the build needs: the groups and the
+	// literal prefix.
+	t, err := syntax.Parse(re, syntax.Perl)
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{Re: re, Tail: true, names: map[string]int{}, syntax: 'r'}
-	for i, n := range c.SubexpNames() {
+	s := &Source{Re: re, Tail: true, names: map[string]int{}, syntax: 'r', Groups: t.MaxCap()}
+	for i, n := range t.CapNames() {
 		if n != "" {
 			s.names[n] = i
 		}
 	}
-	for i := 1; i <= c.NumSubexp(); i++ {
+	for i := 1; i <= s.Groups; i++ {
 		s.names[strconv.Itoa(i)] = i
 	}
-	prefix, fold := regexPrefix(re)
+	prefix, fold := regexPrefix(t)
 	s.Fold = fold
 	if strings.HasPrefix(prefix, "/") {
 		parts := strings.Split(prefix[1:], "/")
@@ -506,11 +514,7 @@ func Regex(expr string, caseSensitive bool) (*Source, error) {
 
 // regexPrefix returns the literal text an expression's matches must begin
 // the subject with (after '^'), and whether it is matched case-folded.
-func regexPrefix(re string) (string, bool) {
-	t, err := syntax.Parse(re, syntax.Perl)
-	if err != nil {
-		return "", false
-	}
+func regexPrefix(t *syntax.Regexp) (string, bool) {
 	t = t.Simplify()
 	if t.Op != syntax.OpConcat || len(t.Sub) < 2 || t.Sub[0].Op != syntax.OpBeginText {
 		return "", false
