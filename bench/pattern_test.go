@@ -89,8 +89,8 @@ func BenchmarkPatternLookup(b *testing.B) {
 		j := (i * 7919) % n
 		kPaths[i] = synth.KongPath(kong[j])
 		nPaths[i] = synth.NginxPath(nginx[j])
-		kMiss[i] = kPaths[i] + "x/y/z"
-		nMiss[i] = nPaths[i] + "x"
+		kMiss[i] = "/zz" + kPaths[i]
+		nMiss[i] = "/zz" + nPaths[i]
 	}
 	run := func(name string, s *runtime.Set, paths []string, hit bool) {
 		b.Run(name, func(b *testing.B) {

@@ -139,7 +139,7 @@ func TestReadVercelJSON(t *testing.T) {
 				`17 error: statusCode and permanent cannot both be set in vercel.json`,
 			}},
 		{name: "SkipUnsupported and DefaultStatus", opt: ReadOptions{SkipUnsupported: true, DefaultStatus: 301},
-			in:       `{"redirects":[{"source":"/post/:id","destination":"/p/:id"},{"source":"/a","destination":"/b"}]}`,
+			in:    `{"redirects":[{"source":"/post/:id","destination":"/p/:id"},{"source":"/a","destination":"/b"}]}`,
 			rules: []string{"1 /post/:id -> /p/:id 301", "1 /a -> /b 301"}},
 		{name: "no redirects", in: "{\"rewrites\": []}",
 			problems: []string{`1 warning: the JSON object has no "redirects" array`}},

@@ -96,11 +96,32 @@ func (ref *reference) lookup(host, path, query string) runtime.Result {
 		if r.host != "" && r.host != h {
 			continue
 		}
-		if m, ok := r.p.Match([]byte(h), sub, query); ok {
+		if !refQueryOK(r.in.QueryMatch, query) {
+			continue
+		}
+		// regexp itself, not Pattern.Match (which may take a faster path).
+		if m := r.re.FindSubmatchIndex(sub); m != nil {
 			return runtime.Result{Status: r.in.Status, Location: r.p.Expand(sub, m, query, false)}
 		}
 	}
 	return runtime.Result{}
+}
+
+func refQueryOK(conds []compiler.QueryParam, rawQuery string) bool {
+	for _, c := range conds {
+		found := false
+		for _, kv := range strings.Split(rawQuery, "&") {
+			k, v, _ := strings.Cut(kv, "=")
+			if k == c.Key {
+				found = strings.HasPrefix(c.Value, ":") || v == c.Value
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // openMem compiles rules and opens the build from memory.

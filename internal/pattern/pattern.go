@@ -76,6 +76,127 @@ type Pattern struct {
 	tmpl []part
 	// references in tmpl to captures and to query values
 	groupRefs, queryRefs int
+	// fast says Re is exactly shapeRe(Segs, Fold, Tail): the skeleton is
+	// the whole pattern, matched by matchShape without regexp.
+	fast bool
+}
+
+// shapeRe returns the expression of a pattern that is exactly its
+// skeleton: the segments (Any is one non-empty segment, captured), then
+// with tail the rest of the path after one or more '/' (captured: a
+// splat), without it an optional final '/'. Netlify sources without a
+// '*' inside a segment have this form.
+func shapeRe(segs []string, fold, tail bool) string {
+	var b strings.Builder
+	if fold {
+		b.WriteString("(?i)")
+	}
+	b.WriteString("^")
+	for _, s := range segs {
+		b.WriteByte('/')
+		if s == Any {
+			b.WriteString("([^/]+)")
+		} else {
+			b.WriteString(regexp.QuoteMeta(s))
+		}
+	}
+	switch {
+	case tail:
+		b.WriteString("(?:/+(.*))?$")
+	case len(segs) == 0:
+		b.WriteString("/$")
+	default:
+		b.WriteString("/?$")
+	}
+	return b.String()
+}
+
+// matchShape is Regexp().FindSubmatchIndex for a fast pattern.
+func (p *Pattern) matchShape(sub []byte) []int {
+	if len(sub) == 0 || sub[0] != '/' {
+		return nil
+	}
+	var stack [16]int
+	caps := stack[:0]
+	end := 0
+	for _, seg := range p.Segs {
+		if end >= len(sub) || sub[end] != '/' {
+			return nil
+		}
+		end++
+		start := end
+		for end < len(sub) && sub[end] != '/' {
+			end++
+		}
+		if seg == Any {
+			if end == start {
+				return nil
+			}
+			caps = append(caps, start, end)
+		} else if !segEqual(sub[start:end], seg, p.Fold) {
+			return nil
+		}
+	}
+	rest := sub[end:]
+	switch {
+	case p.Tail:
+		if len(rest) == 0 {
+			caps = append(caps, -1, -1)
+			break
+		}
+		if rest[0] != '/' {
+			return nil
+		}
+		j := end
+		for j < len(sub) && sub[j] == '/' {
+			j++
+		}
+		caps = append(caps, j, len(sub))
+	case len(p.Segs) == 0:
+		if string(rest) != "/" {
+			return nil
+		}
+	default:
+		if len(rest) > 1 || len(rest) == 1 && rest[0] != '/' {
+			return nil
+		}
+	}
+	m := make([]int, 2+len(caps))
+	m[0], m[1] = 0, len(sub)
+	copy(m[2:], caps)
+	return m
+}
+
+// segEqual compares a request segment with a literal skeleton segment
+// (folded with AppendFold when fold), as (?i) would.
+func segEqual(a []byte, lit string, fold bool) bool {
+	if !fold {
+		return string(a) == lit
+	}
+	j := 0
+	for i := 0; i < len(a); {
+		c := a[i]
+		if c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			if j >= len(lit) || lit[j] != c {
+				return false
+			}
+			i++
+			j++
+			continue
+		}
+		r, n := utf8.DecodeRune(a[i:])
+		i += n
+		var buf [utf8.UTFMax]byte
+		e := utf8.EncodeRune(buf[:], minFold(r))
+		if j+e > len(lit) || lit[j:j+e] != string(buf[:e]) {
+			return false
+		}
+		j += e
+	}
+	return j == len(lit)
 }
 
 // part is one piece of a destination template.
@@ -144,6 +265,7 @@ func check(s Spec, groups int) (*Pattern, error) {
 		return nil, err
 	}
 	p := &Pattern{Spec: s, tmpl: tmpl}
+	p.fast = len(s.Segs) <= 8 && s.Re == shapeRe(s.Segs, s.Fold, s.Tail)
 	for _, pt := range tmpl {
 		if pt.group >= 0 {
 			p.groupRefs++
@@ -254,7 +376,12 @@ func (p *Pattern) Match(host, subject []byte, rawQuery string) ([]int, bool) {
 	if len(p.Query) > 0 && !p.queryOK(rawQuery) {
 		return nil, false
 	}
-	m := p.Regexp().FindSubmatchIndex(subject)
+	var m []int
+	if p.fast {
+		m = p.matchShape(subject)
+	} else {
+		m = p.Regexp().FindSubmatchIndex(subject)
+	}
 	return m, m != nil
 }
 

@@ -135,6 +135,10 @@ func Literal(path string, prefix, caseSensitive, strict bool) (*Source, error) {
 		re.WriteString("$")
 	case sub == "/":
 		re.WriteString("/?$") // "//" is "/" with a final '/'
+	case strings.HasSuffix(sub, "/"):
+		// "/a//": an exact key drops one final '/' of a request, so
+		// only "/a//" itself has the key "/a/".
+		re.WriteString("/$")
 	default:
 		re.WriteString("/?$")
 	}
@@ -206,6 +210,7 @@ func Netlify(path string, caseSensitive bool) (*Source, error) {
 	for i, seg := range segs {
 		last := i == len(segs)-1
 		if last && seg == "*" && i > 0 {
+			k.boundary() // the segment before "/*" is whole
 			groups++
 			if s.splat == 0 {
 				s.splat = groups
@@ -239,6 +244,13 @@ func Netlify(path string, caseSensitive bool) (*Source, error) {
 			}
 			lit := litSubject(piece)
 			k.lit(lit)
+			if !caseSensitive {
+				// Folded: the same matches under (?i), and the
+				// expression is then the one shapeRe makes from
+				// the skeleton, which Compile matches without
+				// regexp.
+				lit = FoldString(lit)
+			}
 			re.WriteString(regexp.QuoteMeta(lit))
 		}
 	}
