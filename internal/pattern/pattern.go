@@ -111,6 +111,11 @@ func shapeRe(segs []string, fold, tail bool) string {
 	return b.String()
 }
 
+// isShape reports whether a spec's expression is its skeleton's shapeRe.
+func isShape(s Spec) bool {
+	return len(s.Segs) <= 8 && s.Re == shapeRe(s.Segs, s.Fold, s.Tail)
+}
+
 // matchShape is Regexp().FindSubmatchIndex for a fast pattern.
 func (p *Pattern) matchShape(sub []byte) []int {
 	if len(sub) == 0 || sub[0] != '/' {
@@ -213,6 +218,22 @@ func Compile(s Spec) (*Pattern, error) {
 	if !utf8.ValidString(s.Re) {
 		return nil, fmt.Errorf("expression is not UTF-8")
 	}
+	if isShape(s) {
+		// The skeleton is the whole pattern: matchShape matches it,
+		// and the expression (valid by construction) is compiled only
+		// if Regexp is asked for. 100,000 compiled expressions are
+		// hundreds of MB the garbage collector would walk.
+		groups := 0
+		for _, seg := range s.Segs {
+			if seg == Any {
+				groups++
+			}
+		}
+		if s.Tail {
+			groups++
+		}
+		return check(s, groups)
+	}
 	re, err := regexp.Compile(s.Re)
 	if err != nil {
 		return nil, err
@@ -265,7 +286,7 @@ func check(s Spec, groups int) (*Pattern, error) {
 		return nil, err
 	}
 	p := &Pattern{Spec: s, tmpl: tmpl}
-	p.fast = len(s.Segs) <= 8 && s.Re == shapeRe(s.Segs, s.Fold, s.Tail)
+	p.fast = isShape(s)
 	for _, pt := range tmpl {
 		if pt.group >= 0 {
 			p.groupRefs++
