@@ -28,12 +28,18 @@ func TestPatternLookupAllocs(t *testing.T) {
 	if r := s.Lookup("", "/r9/abc/x.html", ""); r.Location != "/r9/abc/y.html" {
 		t.Fatalf("regex hit: %+v", r)
 	}
+	// Under the race detector the scratch pool drops buffers at random:
+	// allow the one allocation that costs.
+	slack := 0.0
+	if raceEnabled {
+		slack = 1
+	}
 	for _, miss := range []string{"/p7/3.1/install", "/nope/a/b", "/r9/a/b/x.html", "/"} {
-		if n := testing.AllocsPerRun(100, func() { s.Lookup("example.com", miss, "q=1") }); n != 0 {
+		if n := testing.AllocsPerRun(100, func() { s.Lookup("example.com", miss, "q=1") }); n > slack {
 			t.Errorf("miss %s: %.1f allocations, want 0", miss, n)
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() { s.Lookup("example.com", "/p7/3.1/install/linux", "") }); n > 2 {
+	if n := testing.AllocsPerRun(100, func() { s.Lookup("example.com", "/p7/3.1/install/linux", "") }); n > 2+slack {
 		t.Errorf("hit: %.1f allocations, want at most 2 (Location, captures)", n)
 	}
 }

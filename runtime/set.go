@@ -90,10 +90,14 @@ func (s *Set) BuildID() string {
 	return s.ix.BuildID
 }
 
-// Rules returns the number of rules in the loaded build (0 for a nil Set).
+// Rules returns the number of rules in the loaded build, pattern rules
+// included (0 for a nil Set).
 func (s *Set) Rules() int {
 	if s == nil {
 		return 0
+	}
+	if p := s.ix.Patterns; p != nil {
+		return s.ix.Rules + p.Rules
 	}
 	return s.ix.Rules
 }
