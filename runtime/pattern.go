@@ -15,6 +15,7 @@ import (
 // per lookup).
 type patScratch struct {
 	sub, fold, host []byte
+	caps            [2 * 10]int
 }
 
 var patPool = sync.Pool{New: func() any {
@@ -40,7 +41,7 @@ func (s *Set) findPattern(h, cp []byte, rawQuery string, now time.Time) (Result,
 	if len(h) > 0 {
 		host = append(sc.host[:0], h...)
 	}
-	p, m := s.pat.Lookup(host, sub, fold, rawQuery)
+	p, m := s.pat.LookupInto(sc.caps[:0], host, sub, fold, rawQuery)
 	var r Result
 	if p != nil {
 		r = patternAnswer(p, sub, m, rawQuery, now)

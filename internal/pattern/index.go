@@ -114,6 +114,7 @@ type search struct {
 	rawQuery string
 	best     int32
 	m        []int
+	dst      []int
 }
 
 func (s *search) try(list []int32) {
@@ -121,7 +122,7 @@ func (s *search) try(list []int32) {
 		if id >= s.best {
 			return
 		}
-		if m, ok := s.ix.pats[id].Match(s.host, s.subject, s.rawQuery); ok {
+		if m, ok := s.ix.pats[id].MatchInto(s.dst, s.host, s.subject, s.rawQuery); ok {
 			s.best, s.m = id, m
 			return
 		}
@@ -155,10 +156,17 @@ func (s *search) walk(n *node, rest []byte, none bool) {
 // its AppendFold (needed only when NeedFold). It allocates only on a
 // match.
 func (ix *Index) Lookup(host, subject, folded []byte, rawQuery string) (*Pattern, []int) {
+	return ix.LookupInto(nil, host, subject, folded, rawQuery)
+}
+
+// LookupInto is Lookup writing capture positions into dst when it has room
+// (skeleton-shaped patterns only): a hit on one of those then allocates
+// nothing here.
+func (ix *Index) LookupInto(dst []int, host, subject, folded []byte, rawQuery string) (*Pattern, []int) {
 	if ix == nil || len(ix.pats) == 0 {
 		return nil, nil
 	}
-	s := search{ix: ix, host: host, subject: subject, rawQuery: rawQuery, best: int32(len(ix.pats))}
+	s := search{ix: ix, host: host, subject: subject, rawQuery: rawQuery, best: int32(len(ix.pats)), dst: dst}
 	rest, none := segsOf(subject)
 	s.walk(&ix.cs, rest, none)
 	if ix.fold {

@@ -117,7 +117,7 @@ func isShape(s Spec) bool {
 }
 
 // matchShape is Regexp().FindSubmatchIndex for a fast pattern.
-func (p *Pattern) matchShape(sub []byte) []int {
+func (p *Pattern) matchShape(dst []int, sub []byte) []int {
 	if len(sub) == 0 || sub[0] != '/' {
 		return nil
 	}
@@ -166,10 +166,12 @@ func (p *Pattern) matchShape(sub []byte) []int {
 			return nil
 		}
 	}
-	m := make([]int, 2+len(caps))
-	m[0], m[1] = 0, len(sub)
-	copy(m[2:], caps)
-	return m
+	m := dst[:0]
+	if cap(m) < 2+len(caps) {
+		m = make([]int, 0, 2+len(caps))
+	}
+	m = append(m, 0, len(sub))
+	return append(m, caps...)
 }
 
 // segEqual compares a request segment with a literal skeleton segment
@@ -391,6 +393,12 @@ func queryValue(rawQuery, key string) (string, bool) {
 // canonical request host (nil for none), subject the request's Subject.
 // On a match it returns the capture positions (allocated).
 func (p *Pattern) Match(host, subject []byte, rawQuery string) ([]int, bool) {
+	return p.MatchInto(nil, host, subject, rawQuery)
+}
+
+// MatchInto is Match writing the capture positions of a skeleton-shaped
+// pattern into dst when it has room (regexp allocates its own).
+func (p *Pattern) MatchInto(dst []int, host, subject []byte, rawQuery string) ([]int, bool) {
 	if p.Host != "" && string(host) != p.Host {
 		return nil, false
 	}
@@ -399,7 +407,7 @@ func (p *Pattern) Match(host, subject []byte, rawQuery string) ([]int, bool) {
 	}
 	var m []int
 	if p.fast {
-		m = p.matchShape(subject)
+		m = p.matchShape(dst, subject)
 	} else {
 		m = p.Regexp().FindSubmatchIndex(subject)
 	}
