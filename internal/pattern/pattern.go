@@ -15,6 +15,7 @@ import (
 	"regexp/syntax"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -72,7 +73,7 @@ type QueryCond struct {
 // Pattern is a compiled Spec.
 type Pattern struct {
 	Spec
-	re   *regexp.Regexp
+	re   atomic.Pointer[regexp.Regexp] // compiled when first needed (Regexp)
 	tmpl []part
 	// references in tmpl to captures and to query values
 	groupRefs, queryRefs int
@@ -236,16 +237,16 @@ func Compile(s Spec) (*Pattern, error) {
 		}
 		return check(s, groups)
 	}
-	re, err := regexp.Compile(s.Re)
+	// Parsed here, compiled when first matched (Regexp): a build of
+	// 100,000 regexes would otherwise hold all their programs, which
+	// the garbage collector walks on every cycle, though a server uses
+	// few of them. syntax.Parse enforces RE2's size and nesting limits,
+	// so a parsed expression compiles.
+	t, err := syntax.Parse(s.Re, syntax.Perl)
 	if err != nil {
 		return nil, err
 	}
-	p, err := check(s, re.NumSubexp())
-	if err != nil {
-		return nil, err
-	}
-	p.re = re
-	return p, nil
+	return check(s, t.MaxCap())
 }
 
 // Prepare checks a Spec whose expression is known to be valid RE2 with
@@ -352,13 +353,23 @@ func parseTemplate(d string, groups, queries int) ([]part, error) {
 	return parts, nil
 }
 
-// Regexp returns the compiled expression (compiling it now for a Pattern
-// made by Prepare: not safe for concurrent use until then).
+// never matches nothing.
+var never = regexp.MustCompile(`[^\x00-\x{10FFFF}]`)
+
+// Regexp returns the compiled expression, compiling it on first use (safe
+// for concurrent use: racing callers may both compile, one result stays).
 func (p *Pattern) Regexp() *regexp.Regexp {
-	if p.re == nil {
-		p.re = regexp.MustCompile(p.Re)
+	if re := p.re.Load(); re != nil {
+		return re
 	}
-	return p.re
+	re, err := regexp.Compile(p.Re) // parsed by Compile or written by a translator
+	if err != nil {
+		re = never // defence in depth: a lookup must not panic
+	}
+	if !p.re.CompareAndSwap(nil, re) {
+		return p.re.Load()
+	}
+	return re
 }
 
 // queryOK reports whether rawQuery satisfies the pattern's conditions.

@@ -507,46 +507,8 @@ func Regex(expr string, caseSensitive bool) (*Source, error) {
 	for i := 1; i <= s.Groups; i++ {
 		s.names[strconv.Itoa(i)] = i
 	}
-	prefix, fold := regexPrefix(t)
-	s.Fold = fold
-	if strings.HasPrefix(prefix, "/") {
-		parts := strings.Split(prefix[1:], "/")
-		for _, p := range parts[:len(parts)-1] {
-			if len(s.Segs) == MaxSegs {
-				break
-			}
-			if fold {
-				p = FoldString(p)
-			}
-			s.Segs = append(s.Segs, p)
-		}
-	}
+	s.Segs, s.Tail, s.Fold = regexSkeleton(t)
 	return s, nil
-}
-
-// regexPrefix returns the literal text an expression's matches must begin
-// the subject with (after '^'), and whether it is matched case-folded.
-func regexPrefix(t *syntax.Regexp) (string, bool) {
-	t = t.Simplify()
-	if t.Op != syntax.OpConcat || len(t.Sub) < 2 || t.Sub[0].Op != syntax.OpBeginText {
-		return "", false
-	}
-	var b strings.Builder
-	fold, first := false, true
-	for _, sub := range t.Sub[1:] {
-		if sub.Op != syntax.OpLiteral {
-			break
-		}
-		f := sub.Flags&syntax.FoldCase != 0
-		if !first && f != fold {
-			break
-		}
-		fold, first = f, false
-		for _, r := range sub.Rune {
-			b.WriteRune(r)
-		}
-	}
-	return b.String(), fold
 }
 
 // Template translates a destination for this source into a Spec.Dest
@@ -637,3 +599,81 @@ func (s *Source) Template(dest string, query []QueryCond) (string, error) {
 // HasCaptures reports whether the source captures anything a destination
 // could use.
 func (s *Source) HasCaptures() bool { return len(s.names) > 0 || s.splat > 0 }
+
+// regexSkeleton reads a skeleton from a parsed expression: after a leading
+// '^', literal text gives literal segments, a part that cannot match '/'
+// (such as "([^/]+)") makes its segment Any, and a final '$' ends the
+// skeleton exactly; anything else (an alternation, ".*", an optional part)
+// ends it with a tail. fold is the literals' case folding (the walk stops
+// where it changes).
+func regexSkeleton(t *syntax.Regexp) (segs []string, tail, fold bool) {
+	t = t.Simplify()
+	if t.Op != syntax.OpConcat || len(t.Sub) < 2 || t.Sub[0].Op != syntax.OpBeginText {
+		return nil, true, false
+	}
+	k := &skel{}
+	first := true
+	exact := false
+walk:
+	for _, sub := range t.Sub[1:] {
+		switch {
+		case sub.Op == syntax.OpLiteral:
+			f := sub.Flags&syntax.FoldCase != 0
+			if !first && f != fold {
+				break walk
+			}
+			if first {
+				fold, k.fold, first = f, f, false
+			}
+			for _, r := range sub.Rune {
+				if r == '/' {
+					k.boundary()
+				} else {
+					k.lit(string(r))
+				}
+			}
+		case sub.Op == syntax.OpEndText:
+			exact = true
+			break walk
+		case noSlash(sub):
+			k.curAny = true
+		default:
+			break walk
+		}
+	}
+	if !exact {
+		k.tail = true
+	}
+	segs, tail = k.finish(exact)
+	return segs, tail, fold
+}
+
+// noSlash reports whether a node can only match text without '/'.
+func noSlash(t *syntax.Regexp) bool {
+	switch t.Op {
+	case syntax.OpEmptyMatch:
+		return true
+	case syntax.OpLiteral:
+		for _, r := range t.Rune {
+			if r == '/' {
+				return false
+			}
+		}
+		return true
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(t.Rune); i += 2 {
+			if t.Rune[i] <= '/' && '/' <= t.Rune[i+1] {
+				return false
+			}
+		}
+		return true
+	case syntax.OpCapture, syntax.OpStar, syntax.OpPlus, syntax.OpQuest, syntax.OpRepeat, syntax.OpConcat, syntax.OpAlternate:
+		for _, s := range t.Sub {
+			if !noSlash(s) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
