@@ -22,6 +22,18 @@ type engine interface {
 	close() error
 }
 
+// newEngine returns the engine of Options.Engine serving the main handler
+// (main true) or the admin handler.
+func (s *Server) newEngine(main bool) engine {
+	if s.opts.Engine == EngineNetHTTP {
+		if main {
+			return s.newHTTPEngine(s.main)
+		}
+		return s.newHTTPEngine(s.admin)
+	}
+	return s.newFastEngine(main)
+}
+
 // ListenAndServe listens on Options.Addr (and Options.AdminAddr, if set)
 // and calls Serve.
 func (s *Server) ListenAndServe(ctx context.Context) error {
@@ -58,9 +70,9 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		e  engine
 		ln net.Listener
 	}
-	all := []served{{s.newEngine(s.main), ln}}
+	all := []served{{s.newEngine(true), ln}}
 	if adminLn != nil {
-		all = append(all, served{s.newEngine(s.admin), adminLn})
+		all = append(all, served{s.newEngine(false), adminLn})
 	}
 
 	var bg sync.WaitGroup

@@ -60,10 +60,27 @@ const (
 	DefaultGCPercent = 25
 )
 
+// The engines Options.Engine names.
+const (
+	// EngineFast is the default engine, built on
+	// github.com/valyala/fasthttp: hits and 404 misses are answered
+	// without a net/http request; the admin endpoints and the fallback
+	// run as net/http handlers through an adaptor. It answers every
+	// request as the net/http engine does (README, "Serving engines").
+	EngineFast = "fasthttp"
+	// EngineNetHTTP serves with net/http's http.Server.
+	EngineNetHTTP = "net/http"
+)
+
 // Options configures a Server. The zero value serves on DefaultAddr, with
 // the admin endpoints under DefaultAdminPrefix, misses answered 404, no
 // access log, the build directory watched, and the defaults above.
 type Options struct {
+	// Engine is the HTTP engine Serve answers through: EngineFast (the
+	// default, when "") or EngineNetHTTP. Handler and AdminHandler are
+	// net/http handlers either way.
+	Engine string
+
 	// Addr is the HOST:PORT ListenAndServe serves redirects on. "" means
 	// DefaultAddr.
 	Addr string
@@ -166,6 +183,13 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.AdminAddr != "" && o.AdminAddr == o.Addr && !strings.HasSuffix(o.Addr, ":0") {
 		return o, &OptionError{"AdminAddr", o.AdminAddr, "must differ from Addr"}
+	}
+	switch o.Engine {
+	case "":
+		o.Engine = EngineFast
+	case EngineFast, EngineNetHTTP:
+	default:
+		return o, &OptionError{"Engine", o.Engine, "want " + EngineFast + " or " + EngineNetHTTP}
 	}
 	if o.AdminPrefix == "" {
 		o.AdminPrefix = DefaultAdminPrefix
