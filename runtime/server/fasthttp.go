@@ -228,9 +228,12 @@ func (d detached) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // streaming makes fasthttpadaptor stream h's answer (a file, a proxied
-// response) instead of holding it all in memory: the headers are flushed
-// as soon as they are written, and WriteTimeout then bounds the body.
+// response) once it passes streamAfter bytes, instead of holding it all in
+// memory; WriteTimeout then bounds the rest. Smaller answers (a 404, a
+// small page) stay buffered, which costs the adaptor less.
 type streaming struct{ h http.Handler }
+
+const streamAfter = 64 << 10
 
 func (s streaming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.h.ServeHTTP(&flushingWriter{ResponseWriter: w}, r)
@@ -238,22 +241,18 @@ func (s streaming) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type flushingWriter struct {
 	http.ResponseWriter
-	wrote bool
-}
-
-func (f *flushingWriter) WriteHeader(code int) {
-	f.ResponseWriter.WriteHeader(code)
-	if code >= 200 && !f.wrote {
-		f.wrote = true
-		http.NewResponseController(f.ResponseWriter).Flush()
-	}
+	written int
+	flushed bool
 }
 
 func (f *flushingWriter) Write(b []byte) (int, error) {
-	if !f.wrote {
-		f.WriteHeader(http.StatusOK)
+	n, err := f.ResponseWriter.Write(b)
+	f.written += n
+	if !f.flushed && f.written >= streamAfter {
+		f.flushed = true
+		http.NewResponseController(f.ResponseWriter).Flush()
 	}
-	return f.ResponseWriter.Write(b)
+	return n, err
 }
 
 func (f *flushingWriter) Unwrap() http.ResponseWriter { return f.ResponseWriter }

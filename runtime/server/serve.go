@@ -9,8 +9,8 @@ import (
 )
 
 // engine serves one handler on one listener. nethttp.go holds the
-// net/http engine; a second one (fasthttp, gnet) goes beside it, built from
-// the same Options and the Server's engine-neutral parts.
+// net/http engine, fasthttp.go the fasthttp one, both built from the same
+// Options and the Server's engine-neutral parts.
 type engine interface {
 	// serve accepts connections on ln until shutdown or close; it then
 	// returns errEngineClosed.

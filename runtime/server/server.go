@@ -16,15 +16,17 @@
 //
 // # Engines
 //
-// Accepting connections, timeouts and shutdown are the engine's: the
-// net/http one in nethttp.go, behind the small engine interface in
-// serve.go. Everything else (options, reloads, memory policy, admin
-// routing, the health answers, access records) is shared. A second engine
-// (fasthttp, gnet) goes beside nethttp.go and is chosen by an Options
-// field, with the same Options otherwise. Request handling is written
-// against net/http's Handler today; an engine with a request type of its
-// own adapts to it, or answers from runtime.Set.Lookup and reuses the
-// admin routing and health answers.
+// Accepting connections, reading requests, timeouts and shutdown are the
+// engine's, behind the small engine interface in serve.go, chosen by
+// Options.Engine: fasthttp (fasthttp.go, the default) or net/http
+// (nethttp.go). Everything else (options, reloads, memory policy, admin
+// routing, the health answers, access records) is shared, and Handler and
+// AdminHandler are net/http handlers on either. The fasthttp engine answers
+// redirects and 404 misses through runtime.Handler without building a
+// net/http request per request, and hands the admin endpoints and misses
+// for a fallback to the net/http handlers through an adaptor. checkRequest
+// (check.go) refuses the requests fasthttp's parser accepts and net/http's
+// refuses, so both engines answer alike (conformance_test.go).
 package server
 
 import (
