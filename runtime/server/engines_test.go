@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -103,7 +102,6 @@ func statuses(rs []rawResponse) string {
 	return strings.Join(s, ",")
 }
 
-var _ = context.Background
 
 // TestEnginesAnswerAlike sends the same requests to both engines and
 // requires the same answers (Date aside): hits of every kind, HEAD, a
