@@ -102,7 +102,6 @@ func statuses(rs []rawResponse) string {
 	return strings.Join(s, ",")
 }
 
-
 // TestEnginesAnswerAlike sends the same requests to both engines and
 // requires the same answers (Date aside): hits of every kind, HEAD, a
 // miss, escaped paths and queries, the admin endpoints under the prefix,
