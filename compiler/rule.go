@@ -61,6 +61,19 @@ type Rule struct {
 	// precedence, such as nginx's location rules): within the same file,
 	// a lower Order is tried first. Zero means file order.
 	Order int
+	// Host, for pattern rules (Syntax other than SyntaxPath) whose Source
+	// cannot carry a host (a regex), scopes the rule to requests for that
+	// host: lower case, without port. "" matches any host. As with other
+	// rules, host-scoped rules for the request's host are tried before
+	// any-host ones.
+	Host string
+	// Pass marks an ordered pattern rule that, when it is the first to
+	// match, answers "no redirect" (the request goes on to whatever serves
+	// the site): an nginx location that does not redirect, an Apache
+	// "RewriteRule PATTERN - [L]", or the catch-all that keeps a
+	// host-scoped nginx server from falling through to the default
+	// server's rules. Status is 0 and Destination empty.
+	Pass bool
 }
 
 // Syntax names the pattern language of a Rule's Source.
@@ -83,8 +96,12 @@ const (
 	// rewrite, Apache RedirectMatch/RewriteRule) matched against the
 	// request path percent-decoded, as nginx's $uri and Apache's
 	// URL-path are; it is not anchored unless it anchors itself. The
-	// destination uses "$1".."$9" and "$name"/"${name}". CaseSensitive
-	// false matches case-insensitively (nginx "~*", Apache [NC]).
+	// destination refers to captures as regexp.Expand does: "$1" or
+	// "${1}", "$name" or "${name}", "$0" for the whole match, "$$" for a
+	// "$"; and "${host}" is the request's host (lower case, without
+	// port: nginx's $host), which importers refuse as a capture name.
+	// CaseSensitive false matches case-insensitively (nginx "~*", Apache
+	// [NC]).
 	SyntaxRegex
 )
 
