@@ -306,3 +306,160 @@ func TestImportPythonDocsNginxHurl(t *testing.T) {
 func filepathBase(s string) string { return filepath.Base(s) }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// refCheck evaluates requests against expected answers: "path status
+// [location]" (status 0 or 200: no redirect).
+func refCheck(t *testing.T, set *refSet, host string, cases []string) {
+	t.Helper()
+	for _, c := range cases {
+		f := strings.Fields(c)
+		p, q, _ := strings.Cut(f[0], "?")
+		status, loc, by := set.eval(host, p, q)
+		want, _ := strconv.Atoi(f[1])
+		if want == 200 {
+			want = 0
+		}
+		wantLoc := ""
+		if len(f) > 2 {
+			wantLoc = f[2]
+		}
+		if status != want || loc != wantLoc {
+			at := "no rule"
+			if by != nil {
+				at = by.Pos.String()
+			}
+			t.Errorf("%s %s: got %d %q (%s), want %d %q", host, f[0], status, loc, at, want, wantLoc)
+		}
+	}
+}
+
+func TestImportOpenstackCharmGuideWhereto(t *testing.T) {
+	dir := rdCorpus(t, "openstack-charm-guide")
+	rules, probs := readCorpusRules(t, filepath.Join(dir, "charm-guide.htaccess"), ReadOptions{})
+	if len(probs) != 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	if len(rules) != 62 {
+		t.Errorf("%d rules, want 62", len(rules))
+	}
+	set := newRefSet(t, rules)
+	f, err := os.ReadFile(filepath.Join(dir, "redirect-tests.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []string
+	for _, l := range strings.Split(string(f), "\n") {
+		if l = strings.TrimSpace(l); l != "" && l[0] != '#' {
+			cases = append(cases, l)
+		}
+	}
+	if len(cases) != 67 {
+		t.Errorf("%d whereto tests, want 67", len(cases))
+	}
+	refCheck(t, set, "docs.openstack.org", cases)
+}
+
+func TestImportCordovaHtaccess(t *testing.T) {
+	name := filepath.Join(rdCorpus(t, "cordova-docs-htaccess"), "cordova-docs.htaccess")
+	rules, probs := readCorpusRules(t, name, ReadOptions{SkipUnsupported: true})
+	// Only the HTTP-to-HTTPS rule cannot be honoured: its conditions test
+	// the scheme (three RewriteCond lines; the first one is reported).
+	for _, p := range probs {
+		t.Logf("problem: %s", p)
+	}
+	if countSeverity(probs, Error) != 0 || countSeverity(probs, Warning) != 1 {
+		t.Errorf("%d errors, %d warnings; want 0 and 1", countSeverity(probs, Error), countSeverity(probs, Warning))
+	}
+	if len(rules) != 610 {
+		t.Errorf("%d rules, want 610 (611 RewriteRules less the HTTPS one)", len(rules))
+	}
+	set := newRefSet(t, rules)
+	refCheck(t, set, "cordova.apache.org", []string{
+		"/archive/docs/en/6.x/index.html 200",       // RewriteRule ^archive/ - [L]
+		"/docs 301 /docs/en/latest/",                // a rule continued with "\"
+		"/docs/ja/ 301 /docs/en/latest/",            //
+		"/docs/en/dev/guide/x.html 301 /docs/en/latest/guide/x.html",
+		"/docs/zh/3.1.0/index.html 302 /archive/docs/zh-tw/3.1.0/index.html",
+		"/docs/en/6.0.0/x.html 301 /archive/docs/en/6.x/x.html",
+		"/docs/en/latest/plugins/authors.html 301 /docs/en/latest/guide/hybrid/plugins/index.html#publishing-plugins",
+		"/docs/en/latest/ 200",
+		"/docs/en/latest/x?a=1 200",
+		"/docs/en/dev/x?a=1 301 /docs/en/latest/x?a=1", // the query string passes through
+	})
+}
+
+func TestImportWerfNginxRewrites(t *testing.T) {
+	name := filepath.Join(rdCorpus(t, "werf-website-nginx"), "_rewrites.tpl")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The file is a Helm template: drop the define/end lines.
+	var lines []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "{{") {
+			l = ""
+		}
+		lines = append(lines, l)
+	}
+	rules, probs, err := Read(name, strings.NewReader(strings.Join(lines, "\n")), ReadOptions{Format: FormatNginx, SkipUnsupported: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range probs {
+		t.Logf("problem: %s", p)
+	}
+	// One rewrite uses a negative lookahead, which RE2 lacks.
+	if countSeverity(probs, Error) != 0 || countSeverity(probs, Warning) != 1 {
+		t.Errorf("%d errors, %d warnings; want 0 and 1", countSeverity(probs, Error), countSeverity(probs, Warning))
+	}
+	if len(rules) != 200 {
+		t.Errorf("%d rules, want 200", len(rules))
+	}
+	set := newRefSet(t, rules)
+	for _, r := range rules {
+		if r.Status != 302 || r.Syntax != SyntaxRegex {
+			t.Errorf("%s: status %d syntax %v, want 302 regex", r.Pos, r.Status, r.Syntax)
+		}
+	}
+	refCheck(t, set, "werf.io", []string{
+		"/js/app.js 302 /assets/js/app.js", // named capture $tail
+		"/js/app.js?v=2 302 /assets/js/app.js?v=2",
+		"/docs 302 /docs/v2/",
+		"/docs/v2.3/usage 302 /docs/v2.3/usage/project_configuration/overview.html",
+		"/docs/latest/ 302 /docs/latest/usage/project_configuration/overview.html",
+		"/publications_ru.html 302 https://ru.werf.io/publications.html",
+		"/how_it_works.html 302 /#how-it-works",
+		"/assets/js/app.js 200",
+	})
+}
+
+func TestImportCypressNetlifyTOML(t *testing.T) {
+	name := filepath.Join(rdCorpus(t, "cypress-docs"), "netlify.toml")
+	rules, probs := readCorpusRules(t, name, ReadOptions{})
+	if len(probs) != 0 {
+		t.Fatalf("problems: %v", probs)
+	}
+	if len(rules) != 204 {
+		t.Errorf("%d rules, want 204", len(rules))
+	}
+	first := map[string]Rule{}
+	for _, r := range rules {
+		if r.Status != 301 || !r.FirstMatch {
+			t.Errorf("%s: status %d FirstMatch %v, want 301 true", r.Pos, r.Status, r.FirstMatch)
+		}
+		if _, ok := first[r.Source]; !ok {
+			first[r.Source] = r
+		}
+	}
+	// Netlify: first match in file order; the reference evaluator takes
+	// the exact rules, then the splats in order, which here is the same.
+	set := newRefSet(t, rules)
+	refCheck(t, set, "docs.cypress.io", []string{
+		"/guides 301 /app/get-started/why-cypress",
+		"/guides/cloud/x 301 /cloud/x",
+		"/guides/other 301 /app/other",
+		"/api/ 301 /api/table-of-contents",
+		"/app/get-started/why-cypress 200",
+	})
+}

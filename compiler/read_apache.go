@@ -696,8 +696,12 @@ func (a *apacheReader) subst(s string, re *regexp.Regexp, ne bool) (dst string, 
 func (a *apacheReader) finish() {
 	all := append(a.rewrite, a.alias...)
 	if a.passes && len(a.alias) > 0 {
-		a.m.problems = append(a.m.problems, Problem{Pos: a.m.pos(0), Severity: Warning,
-			Msg: "a RewriteRule \"- [L]\" also stops the Redirect lines after it in redirc (Apache would still apply them)"})
+		for _, r := range a.rewrite {
+			if r.r.Pass {
+				a.m.problems = append(a.m.problems, Problem{Pos: r.r.Pos, Severity: Warning,
+					Msg: "this RewriteRule \"- [L]\" also stops the Redirect and RedirectMatch rules in redirc (Apache would still apply them)"})
+			}
+		}
 	}
 	var hosts []string
 	seen := map[string]bool{}

@@ -27,6 +27,9 @@ func (m *manifestReader) readNetlifyTOML(br *bufio.Reader) error {
 	doc, perr := p.document()
 	if perr != nil {
 		m.errorf(perr.line, "invalid TOML: %s", perr.msg)
+		if len(doc) > 0 {
+			doc = doc[:len(doc)-1] // the table being read when the error came
+		}
 	}
 	def := m.defaultStatus(301)
 	for _, t := range doc {
@@ -149,7 +152,7 @@ func (m *manifestReader) netlifyTable(t tomlRedirect, def int) {
 	}
 	toks := make([][]byte, len(spans))
 	for i, sp := range spans {
-		toks[i] = b[sp[0]:sp[1]:sp[1]]
+		toks[i] = b[sp[0]:sp[1]]
 	}
 	m.netlifyRule(t.line, b, toks, def)
 }

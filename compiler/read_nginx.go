@@ -823,7 +823,7 @@ func (e *ngxEmit) redirectIn(d *ngxDir, l *ngxLoc, gov *ngxGov, excl bool) bool 
 	return e.redirect(d, nil)
 }
 
-// mapIf recognizes "if ($var)" and "if ($var != '')" on a map variable.
+// mapIf recognizes "if ($var)" and "if ($var != ”)" on a map variable.
 // ok is false when the condition is something else.
 func (e *ngxEmit) mapIf(d *ngxDir) (*ngxMap, bool) {
 	cond := ngxIfCond(d)
@@ -834,7 +834,7 @@ func (e *ngxEmit) mapIf(d *ngxDir) (*ngxMap, bool) {
 	return mp, mp != nil
 }
 
-// ngxIfCond returns the variable of "if ($v)" or "if ($v != '')", else "".
+// ngxIfCond returns the variable of "if ($v)" or "if ($v != ”)", else "".
 func ngxIfCond(d *ngxDir) string {
 	var parts []string
 	for _, a := range d.args {
