@@ -375,9 +375,9 @@ func TestImportCordovaHtaccess(t *testing.T) {
 	}
 	set := newRefSet(t, rules)
 	refCheck(t, set, "cordova.apache.org", []string{
-		"/archive/docs/en/6.x/index.html 200",       // RewriteRule ^archive/ - [L]
-		"/docs 301 /docs/en/latest/",                // a rule continued with "\"
-		"/docs/ja/ 301 /docs/en/latest/",            //
+		"/archive/docs/en/6.x/index.html 200", // RewriteRule ^archive/ - [L]
+		"/docs 301 /docs/en/latest/",          // a rule continued with "\"
+		"/docs/ja/ 301 /docs/en/latest/",      //
 		"/docs/en/dev/guide/x.html 301 /docs/en/latest/guide/x.html",
 		"/docs/zh/3.1.0/index.html 302 /archive/docs/zh-tw/3.1.0/index.html",
 		"/docs/en/6.0.0/x.html 301 /archive/docs/en/6.x/x.html",
