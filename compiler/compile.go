@@ -254,6 +254,12 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 		errorf(probs, in.Pos, format, args...)
 		ok = false
 	}
+	if in.Syntax != SyntaxPath || in.Pass || in.Host != "" {
+		// Until the pattern tier compiles them, say so plainly rather
+		// than misread a regex as a path.
+		bad("%s rule %q: this version of redirc cannot compile pattern rules yet", in.Syntax, in.Source)
+		return false
+	}
 	if len(in.Source) > maxSrc {
 		*probs = append(*probs, Problem{Pos: in.Pos, Severity: Error, Hint: HintMaxSourceBytes,
 			Msg: fmt.Sprintf("source is %d bytes long, over the limit of %d", len(in.Source), maxSrc)})
