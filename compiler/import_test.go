@@ -552,3 +552,21 @@ func TestDetectImportFormats(t *testing.T) {
 		t.Errorf("sniffed Apache .conf: %v", rules)
 	}
 }
+
+func TestReadNginxHTTPToHTTPS(t *testing.T) {
+	conf := `
+server {
+    listen 80;
+    server_name example.com www.example.com;
+    return 301 https://$host$request_uri;
+}
+server {
+    listen 443 ssl;
+    server_name example.com www.example.com;
+    location = /old { return 301 /new; }
+}
+`
+	rules, probs := impRead(t, "tls.conf", conf, ReadOptions{}, nil)
+	impWantProblems(t, probs, "tls.conf:2 warning: plain-HTTP server skipped")
+	refCheck(t, newRefSet(t, rules), "example.com", []string{"/old 301 /new", "/x 200"})
+}

@@ -375,6 +375,7 @@ type ngxServer struct {
 	pos    Pos
 	names  []string
 	def    bool // the default server: its rules apply to any host
+	tls    bool // listens with ssl (or on 443)
 	pre    []*ngxDir
 	locs   []*ngxLoc
 	seenAt map[string]Pos // location keys, for duplicates
@@ -426,6 +427,54 @@ func (n *ngxReader) read(dirs []*ngxDir) {
 			{s: strconv.Itoa(n.m.defaultStatus(301))}, {s: v}}}}, top.pre...)
 	}
 
+	// redirc does not tell http from https: where a name is served with
+	// TLS, a plain-HTTP server for the same names (typically one that
+	// redirects everything to https) is left out, else it would send
+	// https requests round in a loop.
+	tlsNames := map[string]Pos{}
+	anyTLS := false
+	for _, s := range servers {
+		if s.tls {
+			anyTLS = true
+			for _, h := range s.names {
+				if _, ok := tlsNames[h]; !ok {
+					tlsNames[h] = s.pos
+				}
+			}
+		}
+	}
+	if anyTLS {
+		kept := servers[:0]
+		for _, s := range servers {
+			covered := !s.tls
+			for _, h := range s.names {
+				if _, ok := tlsNames[h]; !ok {
+					covered = false
+				}
+			}
+			if covered {
+				n.m.problemAt(s.pos, Warning, "plain-HTTP server skipped: its names are served with TLS too, and redirc answers as the TLS server does (it does not see the scheme)")
+				continue
+			}
+			kept = append(kept, s)
+		}
+		servers = kept
+	}
+	// A name served twice: nginx takes the first server and ignores it
+	// in the others.
+	seen := map[string]Pos{}
+	for _, s := range servers {
+		names := s.names[:0]
+		for _, h := range s.names {
+			if p, dup := seen[h]; dup {
+				n.m.problemAt(s.pos, Warning, "server_name %q is also at %s: nginx ignores it here", h, p)
+				continue
+			}
+			seen[h] = s.pos
+			names = append(names, h)
+		}
+		s.names = names
+	}
 	// The default server: listen … default_server, else the first.
 	defIdx := -1
 	for i, s := range servers {
@@ -545,9 +594,12 @@ func (n *ngxReader) readServer(d *ngxDir) *ngxServer {
 				}
 			}
 		case "listen":
-			for _, a := range c.args[min(1, len(c.args)):] {
-				if a.s == "default_server" || a.s == "default" {
+			for i, a := range c.args {
+				switch {
+				case i > 0 && (a.s == "default_server" || a.s == "default"):
 					s.def = true
+				case i > 0 && (a.s == "ssl" || a.s == "quic"), i == 0 && (a.s == "443" || strings.HasSuffix(a.s, ":443")):
+					s.tls = true
 				}
 			}
 		case "location":
