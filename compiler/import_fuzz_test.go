@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // impFuzzCheck reads in as format and checks what every importer
@@ -13,12 +14,7 @@ import (
 // regex rule compiles with its destination's captures defined.
 func impFuzzCheck(t *testing.T, name string, format Format, in []byte) {
 	opt := ReadOptions{Format: format, MaxLineBytes: 1 << 12, MaxInputBytes: 1 << 20}
-	opt.readInclude = func(p string) ([]byte, error) {
-		if filepath.Base(p) == "inc.map" {
-			return []byte("/i /j;\n~^/r(.*) /s$1;\n"), nil
-		}
-		return nil, os.ErrNotExist
-	}
+	opt.IncludeFS = fstest.MapFS{"inc.map": {Data: []byte("/i /j;\n~^/r(.*) /s$1;\n")}}
 	for _, skip := range []bool{false, true} {
 		opt.SkipUnsupported = skip
 		rules, probs, err := Read(name, strings.NewReader(string(in)), opt)

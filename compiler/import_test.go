@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -16,13 +17,11 @@ import (
 func impRead(t *testing.T, file, in string, opt ReadOptions, files map[string]string) ([]Rule, []Problem) {
 	t.Helper()
 	if files != nil {
-		opt.readInclude = func(name string) ([]byte, error) {
-			s, ok := files[filepath.ToSlash(name)]
-			if !ok {
-				return nil, fmt.Errorf("open %s: no such file", name)
-			}
-			return []byte(s), nil
+		fsys := fstest.MapFS{}
+		for name, data := range files {
+			fsys[name] = &fstest.MapFile{Data: []byte(data)}
 		}
+		opt.IncludeFS = fsys
 	}
 	rules, probs, err := Read(file, strings.NewReader(in), opt)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,9 +101,10 @@ type ReadOptions struct {
 	// refuses decompression bombs early.
 	MaxInputBytes int64
 
-	// readInclude, when set, reads the files an nginx "include" names
-	// instead of the file system (tests and fuzzing).
-	readInclude func(name string) ([]byte, error)
+	// IncludeFS, when not nil, is where the files an nginx "include"
+	// names are read from, by slash-separated paths relative to the
+	// including file's name; nil reads the operating system's files.
+	IncludeFS fs.FS
 }
 
 // DetectFormat tells a manifest's format from its file name, ignoring a

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -324,10 +325,16 @@ func (n *ngxReader) includeFiles(d *ngxDir) []string {
 	if !filepath.IsAbs(name) {
 		name = filepath.Join(filepath.Dir(d.pos.File), name)
 	}
-	if n.m.opt.readInclude != nil || !strings.ContainsAny(name, "*?[") {
+	if !strings.ContainsAny(name, "*?[") {
 		return []string{name}
 	}
-	files, err := filepath.Glob(name)
+	var files []string
+	var err error
+	if fsys := n.m.opt.IncludeFS; fsys != nil {
+		files, err = fs.Glob(fsys, filepath.ToSlash(name))
+	} else {
+		files, err = filepath.Glob(name)
+	}
 	if err != nil {
 		n.m.problemAt(d.pos, Error, "include %q: %v", d.args[0].s, err)
 	}
@@ -338,8 +345,8 @@ func (n *ngxReader) includeFiles(d *ngxDir) []string {
 func (n *ngxReader) readFile(name string) ([]byte, error) {
 	var data []byte
 	var err error
-	if n.m.opt.readInclude != nil {
-		data, err = n.m.opt.readInclude(name)
+	if fsys := n.m.opt.IncludeFS; fsys != nil {
+		data, err = fs.ReadFile(fsys, filepath.ToSlash(name))
 	} else {
 		data, err = os.ReadFile(name)
 	}
