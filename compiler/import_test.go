@@ -512,7 +512,7 @@ func TestReadNetlifyTOML(t *testing.T) {
 		{"[[redirects]]\n  from = \"/a\"\n  to = \"/b\"\n  query = {path = \":path\"}\n", "netlify.toml:1 error: unsupported: query matcher \"path=:path\""},
 		{"[[redirects]]\n  from = \"/a\"\n  to = \"/b\"\n  [redirects.query]\n  path = \":path\"\n", "netlify.toml:1 error: unsupported: query matcher \"path=:path\""},
 		{"[[redirects]]\n  from = \"/a\"\n  to = \"/b\"\n  conditions = {Country = [\"US\", \"CA\"]}\n", "netlify.toml:1 error: unsupported: condition \"Country=US,CA\""},
-		{"[[redirects]]\n  from = \"/a\"\n  to = \"/b\"\n  signed = \"K\"\n", "netlify.toml:1 error: unsupported: signed"},
+		{"[[redirects]]\n  from = \"/a\"\n  to = \"/b\"\n  signed = \"K\"\n", "netlify.toml:4 error: unsupported: signed"},
 		{"[[redirects]]\n  to = \"/b\"\n", "netlify.toml:1 error: [[redirects]] without from"},
 		{"[[redirects]]\n  from = \"/a\"\n", "netlify.toml:1 error: missing destination"},
 		{"[[redirects]]\n  from = \"/a\"\n  to = \"/b\"\n  status = -200\n", "netlify.toml:1 error: invalid status \"-200\""},
@@ -568,4 +568,51 @@ server {
 	rules, probs := impRead(t, "tls.conf", conf, ReadOptions{}, nil)
 	impWantProblems(t, probs, "tls.conf:2 warning: plain-HTTP server skipped")
 	refCheck(t, newRefSet(t, rules), "example.com", []string{"/old 301 /new", "/x 200"})
+}
+
+// TestReadNetlifyTOMLFixtures gives netlify/build's parser fixtures the
+// verdicts of Netlify's parser: valid ones read (or are refused as
+// unsupported, naming the construct), invalid ones are errors.
+func TestReadNetlifyTOMLFixtures(t *testing.T) {
+	dir := rdCorpus(t, "netlify-redirect-parser-fixtures/netlify_config")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.toml"))
+	if len(files) < 30 {
+		t.Fatalf("found %d fixtures", len(files))
+	}
+	valid := map[string]bool{"from_simple.toml": true, "from_url.toml": true, "backward_compat_destination.toml": true, "backward_compat_origin.toml": true}
+	for _, f := range files {
+		base := filepath.Base(f)
+		rules, probs, err := ReadFile(f, ReadOptions{})
+		if err != nil {
+			t.Errorf("%s: %v", base, err)
+			continue
+		}
+		unsupported, errs := 0, 0
+		for _, p := range probs {
+			if p.Severity == Error {
+				errs++
+				if strings.HasPrefix(p.Msg, "unsupported: ") {
+					unsupported++
+				}
+			}
+		}
+		switch {
+		case valid[base]:
+			if len(rules) != 1 || len(probs) != 0 {
+				t.Errorf("%s: %d rules, problems %v; want 1 rule", base, len(rules), probs)
+			}
+		case base == "empty.toml":
+			if len(rules) != 0 || len(probs) != 0 {
+				t.Errorf("%s: %d rules, problems %v; want nothing", base, len(rules), probs)
+			}
+		case strings.HasPrefix(base, "invalid_") || base == "from_no_slash.toml":
+			if len(rules) != 0 || errs == 0 || unsupported == errs && base != "invalid_headers.toml" {
+				t.Errorf("%s: %d rules, problems %v; want an error", base, len(rules), probs)
+			}
+		default: // valid for Netlify, but a construct redirc cannot honour
+			if len(rules) != 0 || unsupported == 0 {
+				t.Errorf("%s: %d rules, problems %v; want unsupported", base, len(rules), probs)
+			}
+		}
+	}
 }

@@ -51,6 +51,7 @@ func (m *manifestReader) netlifyTable(t tomlRedirect, def int) {
 	var query, conds []string
 	bad := false
 	var why []string
+	whyLine := t.line
 	for _, kv := range t.kv {
 		key := strings.Join(kv.key, ".")
 		v := kv.val
@@ -100,6 +101,9 @@ func (m *manifestReader) netlifyTable(t tomlRedirect, def int) {
 				query = append(query, pairs...)
 			}
 		case "headers", "signed", "sign", "signing", "rate_limit":
+			if len(why) == 0 {
+				whyLine = kv.line
+			}
 			why = append(why, fmt.Sprintf("%s (used by proxy rules)", kv.key[0]))
 		default:
 			m.errorf(kv.line, "unknown key %q in [[redirects]] (known: from, to, status, force, query, conditions, headers, signed)", key)
@@ -114,7 +118,7 @@ func (m *manifestReader) netlifyTable(t tomlRedirect, def int) {
 		return
 	}
 	if len(why) > 0 {
-		m.unsupported(t.line, strings.Join(why, "; "))
+		m.unsupported(whyLine, strings.Join(why, "; "))
 		return
 	}
 	if strings.ContainsAny(from+to, " \t") {
