@@ -616,3 +616,48 @@ func TestReadNetlifyTOMLFixtures(t *testing.T) {
 		}
 	}
 }
+
+// TestRegexRewrites checks the two regex rewritings the importers rely
+// on against the original regexes over random paths: perDirRegex (an
+// .htaccess pattern sees the path without its leading "/") and
+// wrapWholeRegex (the whole path as $0, captures unchanged).
+func TestRegexRewrites(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	pats := []string{`^a/(b*)`, `(a+)/?$`, `b(.*)\.x$`, `^$`, ``, `a|^b`[2:], `(?:a|b)(/.*)?$`, `^(a)(b)?`, `/`, `(?i)A(b)`, `[^/]+$`, `^.*/(b)`, `x?`}
+	paths := []string{"/", "/a", "/a/b", "/ab/bb.x", "/b", "/A/b", "/a/", "//a"}
+	for range 200 {
+		var b strings.Builder
+		b.WriteByte('/')
+		for range rng.IntN(8) {
+			b.WriteByte("ab/.x"[rng.IntN(5)])
+		}
+		paths = append(paths, b.String())
+	}
+	for _, pat := range pats {
+		orig := regexp.MustCompile(pat)
+		pd, why := perDirRegex(pat)
+		if why != "" {
+			t.Errorf("perDirRegex(%q): %s", pat, why)
+			continue
+		}
+		per := regexp.MustCompile(pd)
+		whole := regexp.MustCompile(wrapWholeRegex(pat))
+		for _, p := range paths {
+			want := orig.FindStringSubmatch(p[1:])
+			got := per.FindStringSubmatch(p)
+			if (want == nil) != (got == nil) || want != nil && strings.Join(want[1:], "|") != strings.Join(got[1:], "|") {
+				t.Errorf("perDirRegex(%q) = %q on %q: %q, want %q", pat, pd, p, got, want)
+			}
+			want = orig.FindStringSubmatch(p)
+			got = whole.FindStringSubmatch(p)
+			if (want == nil) != (got == nil) || want != nil && (got[0] != p || strings.Join(want[1:], "|") != strings.Join(got[1:], "|")) {
+				t.Errorf("wrapWholeRegex(%q) on %q: %q, want captures of %q and the whole path", pat, p, got, want)
+			}
+		}
+	}
+	if _, why := perDirRegex(`a|^b`); why == "" {
+		t.Errorf("perDirRegex accepted a \"^\" inside the pattern")
+	}
+}
