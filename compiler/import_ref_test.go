@@ -258,7 +258,7 @@ func TestImportPythonDocsNginxHurl(t *testing.T) {
 		t.Errorf("%d warnings, want 1", countSeverity(probs, Warning))
 	}
 	set := newRefSet(t, rules)
-	specs, _ := filepath.Glob(filepath.Join(dir, "tests", "specs", "*.hurl"))
+	specs := hurlSpecs(dir)
 	total, pass := 0, 0
 	fails := map[string]int{}
 	var examples []string
@@ -462,4 +462,9 @@ func TestImportCypressNetlifyTOML(t *testing.T) {
 		"/api/ 301 /api/table-of-contents",
 		"/app/get-started/why-cypress 200",
 	})
+}
+
+func hurlSpecs(dir string) []string {
+	specs, _ := filepath.Glob(filepath.Join(dir, "tests", "specs", "*.hurl"))
+	return specs
 }
