@@ -661,3 +661,24 @@ func TestRegexRewrites(t *testing.T) {
 		t.Errorf("perDirRegex accepted a \"^\" inside the pattern")
 	}
 }
+
+func TestReadApacheHostConditions(t *testing.T) {
+	in := `RewriteEngine On
+RewriteCond %{HTTP_HOST} =old.example [OR]
+RewriteCond %{HTTP_HOST} ^www\.old\.example$ [NC]
+RewriteRule ^(.*)$ https://new.example/$1 [R=301,L]
+RewriteCond %{HTTP_HOST} =a.example
+RewriteCond %{HTTP_HOST} =b.example
+RewriteRule ^x$ /y [R,L]
+RewriteCond %{HTTP_HOST} ^(.+)\.example$
+RewriteRule ^z$ /w [R,L]
+`
+	rules, probs := impRead(t, ".htaccess", in, ReadOptions{SkipUnsupported: true}, nil)
+	impWantProblems(t, probs,
+		".htaccess:6 warning: unsupported: two host conditions that must both hold",
+		`.htaccess:8 warning: unsupported: RewriteCond %{HTTP_HOST} ^(.+)\.example$`)
+	set := newRefSet(t, rules)
+	refCheck(t, set, "old.example", []string{"/p?q=1 301 https://new.example/p?q=1"})
+	refCheck(t, set, "www.old.example", []string{"/p 301 https://new.example/p"})
+	refCheck(t, set, "new.example", []string{"/p 200", "/x 200"})
+}

@@ -395,19 +395,22 @@ func (a *apacheReader) cond(line int, args []string) {
 		c.flags = strings.ToLower(strings.Trim(args[2], "[]"))
 	}
 	if strings.EqualFold(c.test, "%{HTTP_HOST}") {
-		h := c.pat
+		h := ""
 		switch {
-		case strings.HasPrefix(h, "="):
-			h = h[1:]
-		case strings.HasPrefix(h, "^") && strings.HasSuffix(h, "$"):
-			h = strings.ReplaceAll(h[1:len(h)-1], `\.`, ".")
-			if strings.ContainsAny(h, `\^$.|?*+()[]{}`) && strings.Trim(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != "" {
-				h = ""
-			}
-		default:
-			h = ""
+		case strings.HasPrefix(c.pat, "="):
+			h = c.pat[1:]
+		case strings.HasPrefix(c.pat, "^") && strings.HasSuffix(c.pat, "$") && !strings.HasSuffix(c.pat, `\$`):
+			h = strings.ReplaceAll(c.pat[1:len(c.pat)-1], `\.`, ".")
 		}
-		if h != "" && !strings.ContainsAny(h, `\^$|?*+()[]{}`) && strings.Trim(c.flags, "nc,or ") == "" {
+		okFlags := true
+		for _, f := range strings.Split(c.flags, ",") {
+			switch strings.TrimSpace(f) {
+			case "", "nc", "nocase", "or", "ornext":
+			default:
+				okFlags = false
+			}
+		}
+		if h != "" && okFlags && strings.Trim(strings.ToLower(h), "abcdefghijklmnopqrstuvwxyz0123456789.-") == "" {
 			c.hosts = []string{strings.ToLower(h)}
 		}
 	}
@@ -501,13 +504,11 @@ func (a *apacheReader) rule(line int, args []string) {
 			m.unsupported(c.line, c.unsupBlame+" for the RewriteRule at line "+strconv.Itoa(line))
 			return
 		}
-		or := strings.Contains(c.flags, "or")
-		if i > 0 && !strings.Contains(conds[i-1].flags, "or") && len(hosts) > 0 {
+		if i > 0 && !strings.Contains(conds[i-1].flags, "or") {
 			m.unsupported(c.line, "two host conditions that must both hold")
 			return
 		}
 		hosts = append(hosts, c.hosts...)
-		_ = or
 	}
 	negate := strings.HasPrefix(pat, "!")
 	re := pat
