@@ -161,12 +161,6 @@ func TestReadNginxPrecedenceDifferential(t *testing.T) {
 				body = fmt.Sprintf("return 301 /L%d;", i)
 			}
 			fmt.Fprintf(&conf, "location %s %q { %s }\n", l.mod, l.arg, body)
-			locs[len(locs)-1].arg = l.arg
-			locs[len(locs)-1].mod = l.mod
-			if l.redirect {
-				locs[len(locs)-1].arg = l.arg
-			}
-			_ = i
 		}
 		// Record each location's destination by its place in the file.
 		dests := map[int]string{}

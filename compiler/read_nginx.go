@@ -589,7 +589,7 @@ func (n *ngxReader) readServer(d *ngxDir) *ngxServer {
 			for _, a := range c.args {
 				name := strings.ToLower(a.s)
 				switch {
-				case name == "" || name == "_" || name == "localhost" && false:
+				case name == "" || name == "_": // no name: only the default server
 				case strings.HasPrefix(name, "~") || strings.ContainsAny(name, "*") || strings.HasPrefix(name, "."):
 					n.m.unsupportedAt(c.pos, fmt.Sprintf("server_name %q (only exact names scope rules)", a.s))
 				case strings.Contains(name, "$"):
@@ -868,7 +868,10 @@ func (e *ngxEmit) redirectIn(d *ngxDir, l *ngxLoc, gov *ngxGov, excl bool) bool 
 	}
 	// rewrite: its regex must imply the location's match.
 	if len(d.args) >= 1 {
-		implied := l.mod == "" && l.arg == "/" || (l.mod == "~" || l.mod == "~*") && d.args[0].s == l.arg && (l.mod == "~") == true
+		// location / takes every path a server-level rewrite would; a
+		// rewrite repeating a case-sensitive location's regex matches
+		// exactly where the location does.
+		implied := l.mod == "" && l.arg == "/" || l.mod == "~" && d.args[0].s == l.arg
 		if (l.mod == "" || l.mod == "^~") && !implied && !excl {
 			if p, ok := anchoredLiteralPrefix(d.args[0].s); ok && strings.HasPrefix(p, l.arg) {
 				implied = true
