@@ -8,7 +8,7 @@ SHORTFUZZ ?= 300x
 DEMO_ADDR ?= 127.0.0.1:8080
 LDFLAGS   := -X main.version=$(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test lint vet fuzz fuzz-short bench bench-http demo clean
+.PHONY: all build test test-nginx lint vet fuzz fuzz-short bench bench-http demo clean
 
 all: build
 
@@ -20,6 +20,14 @@ build:
 test: lint
 	$(GO) test -race -count=1 ./...
 	$(MAKE) --no-print-directory fuzz-short
+
+## test-nginx: serve a build through nginx as the static origin (installs
+## nginx-light with apt-get when nginx is missing and apt-get is there).
+test-nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || \
+	  { command -v apt-get >/dev/null 2>&1 && (apt-get update -qq && apt-get install -y -qq nginx-light) || \
+	    echo "nginx cannot be installed here: TestServeFromNginx will skip"; }
+	$(GO) test -count=1 -v -run 'TestServeFromNginx' ./cmd/redirc
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

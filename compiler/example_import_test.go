@@ -35,5 +35,5 @@ server {
 	}
 	// Output:
 	// redirects.map:1 order=1 path host="" "/old" -> "/new" 301 pass=false
-	// site.conf:8 order=2 regex host="" "^/blog/(\\d+)$" -> "/posts/${1}" 302 pass=false
+	// site.conf:8 order=2 regex host="" "^/blog/(\\d+)$" -> "/posts/$1" 302 pass=false
 }

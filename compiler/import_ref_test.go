@@ -108,7 +108,8 @@ func (s *refSet) eval(host, rawPath, rawQuery string) (status int, loc string, b
 			if rr.r.Pass {
 				return 0, "", &rr.r
 			}
-			tmpl := strings.ReplaceAll(rr.r.Destination, "${host}", host)
+			// "$1abc" is group 1 then "abc", as the pattern tier reads it.
+			tmpl := refDigitRef.ReplaceAllString(strings.ReplaceAll(rr.r.Destination, "${host}", host), "$${$1}")
 			dst = string(rr.re.ExpandString(nil, tmpl, path, m))
 		default:
 			eq := func(a, b string) bool {
@@ -468,3 +469,5 @@ func hurlSpecs(dir string) []string {
 	specs, _ := filepath.Glob(filepath.Join(dir, "tests", "specs", "*.hurl"))
 	return specs
 }
+
+var refDigitRef = regexp.MustCompile(`\$([0-9])`)

@@ -1,29 +1,46 @@
 package compiler
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/redirc/redirc/runtime"
 )
 
-// patternTierMissing is the compiler's refusal of pattern rules in a
-// version without the pattern tier (see checkRule).
-const patternTierMissing = "cannot compile pattern rules yet"
-
 // runtimeSet compiles rules and opens the build, for checking the real
-// lookup against the reference evaluator. ok is false, with the test
-// skipped, only when this version refuses pattern rules outright.
+// lookup against the reference evaluator. It skips the test, saying so,
+// only where the pattern tier refuses rules for a construct it does not
+// implement yet.
 func runtimeSet(t *testing.T, rules []Rule) *runtime.Set {
 	t.Helper()
 	b, probs, err := Compile(rules, Options{})
 	if err != nil {
+		// What the importers emit and the pattern tier does not compile
+		// yet (see Rule): Pass rules, "${host}", "${0}". Anything else
+		// is a failure.
+		gaps := map[string]int{}
+		other := 0
 		for _, p := range probs {
-			if p.Severity == Error && strings.Contains(p.Msg, patternTierMissing) {
-				t.Skipf("this version has no pattern tier (%s): the reference evaluator's answers above stand alone", p)
+			if p.Severity != Error {
+				continue
+			}
+			switch in := rulesAt(rules, p.Pos); {
+			case in != nil && in.Pass:
+				gaps["Pass"]++
+			case in != nil && strings.Contains(in.Destination, "${host}"):
+				gaps["${host}"]++
+			case in != nil && strings.Contains(in.Destination, "${0}"):
+				gaps["${0}"]++
+			default:
+				other++
+				t.Errorf("Compile: %s", p)
 			}
 		}
-		t.Fatalf("Compile: %v %v", err, probs)
+		if other == 0 {
+			t.Skipf("the pattern tier does not compile these importer rules yet: %v; the reference evaluator's answers stand alone", gaps)
+		}
+		t.FailNow()
 	}
 	dir := t.TempDir()
 	if err := b.WriteDir(dir); err != nil {
@@ -40,6 +57,18 @@ func runtimeSet(t *testing.T, rules []Rule) *runtime.Set {
 // hops through exact rules on the same host, as the compiler's chain
 // flattening does.
 func followRef(set *refSet, host, path, query string) (int, string) {
+	if query != "" {
+		s, l, _ := set.eval(host, path, query)
+		if _, plain, _ := set.eval(host, path, ""); s != 0 && l != plain && strings.HasSuffix(l, "?"+query) && !strings.Contains(plain, "?") {
+			// The request's query passes on: follow the chain without it.
+			fs, fl := followRef(set, host, path, "")
+			frag := ""
+			if i := strings.IndexByte(fl, '#'); i >= 0 {
+				fl, frag = fl[:i], fl[i:]
+			}
+			return fs, fl + "?" + query + frag
+		}
+	}
 	status, loc, _ := set.eval(host, path, query)
 	first := status
 	for range 8 {
@@ -48,7 +77,7 @@ func followRef(set *refSet, host, path, query string) (int, string) {
 		}
 		p, frag, _ := strings.Cut(loc, "#")
 		s2, l2, by := set.eval(host, p, "")
-		if s2 == 0 || s2 == 410 || by.Syntax != SyntaxPath || strings.HasSuffix(by.Source, "/*") || by.Query || !by.Expires.IsZero() {
+		if s2 == 0 || s2 == 410 || by.Syntax != SyntaxPath || strings.HasSuffix(by.Source, "/*") || !by.Expires.IsZero() {
 			break // the compiler flattens chains through exact rules only
 		}
 		if frag != "" && !strings.Contains(l2, "#") {
@@ -114,6 +143,28 @@ func TestImportRuntimeCorpora(t *testing.T) {
 		}
 		runtimeAgrees(t, rules, "localhost", reqs)
 	})
+	t.Run("werf", func(t *testing.T) {
+		name := rdCorpus(t, "werf-website-nginx") + "/_rewrites.tpl"
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, l := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "{{") {
+				l = ""
+			}
+			lines = append(lines, l)
+		}
+		rules, _, _ := Read(name, strings.NewReader(strings.Join(lines, "\n")), ReadOptions{Format: FormatNginx, SkipUnsupported: true})
+		runtimeAgrees(t, rules, "werf.io", []string{"/js/app.js", "/js/app.js?v=2", "/docs", "/docs/v2.3/usage", "/docs/latest/",
+			"/publications_ru.html", "/how_it_works.html", "/assets/js/app.js", "/docs/v2/usage/build", "/docs/latest/usage/cleanup/"})
+	})
+	t.Run("cordova", func(t *testing.T) {
+		rules, _ := readCorpusRules(t, rdCorpus(t, "cordova-docs-htaccess")+"/cordova-docs.htaccess", ReadOptions{SkipUnsupported: true})
+		runtimeAgrees(t, rules, "cordova.apache.org", []string{"/archive/docs/en/6.x/index.html", "/docs", "/docs/ja/",
+			"/docs/en/dev/guide/x.html", "/docs/zh/3.1.0/index.html", "/docs/en/6.0.0/x.html", "/docs/en/latest/plugins/authors.html"})
+	})
 	t.Run("openstack", func(t *testing.T) {
 		dir := rdCorpus(t, "openstack-charm-guide")
 		rules, _ := readCorpusRules(t, dir+"/charm-guide.htaccess", ReadOptions{})
@@ -134,4 +185,13 @@ func TestImportRuntimeCloudflare(t *testing.T) {
 	impWantProblems(t, probs)
 	runtimeAgrees(t, rules, "example.com", []string{"/about", "/about?x=1", "/docs?x=1", "/docs/a/b?x=1", "/blog/2020/post", "/Case", "/case", "/none"})
 	runtimeAgrees(t, rules, "other.example", []string{"/about", "/docs/a"})
+}
+
+func rulesAt(rules []Rule, p Pos) *Rule {
+	for i := range rules {
+		if rules[i].Pos == p {
+			return &rules[i]
+		}
+	}
+	return nil
 }

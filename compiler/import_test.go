@@ -492,7 +492,7 @@ func TestReadNetlifyTOML(t *testing.T) {
 			t.Errorf("%s: FirstMatch not set", r.Pos)
 		}
 	}
-	want := []string{"14 /a -> /b 301", "18 /docs/* -> /guide/:splat 302", "24 /old -> /new 308"}
+	want := []string{"14 /a -> /b 301", "18 /docs/* -> /guide/:splat 302 !", "24 /old -> /new 308"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rules:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -503,8 +503,6 @@ func TestReadNetlifyTOML(t *testing.T) {
 		t.Errorf("array form: %v", rules)
 	}
 	for _, tc := range []struct{ in, want string }{
-		{"[[redirects]]\n  from = \"/a\"\n  to = \"/b\"\n  query = {path = \":path\"}\n", "netlify.toml:1 error: unsupported: query matcher \"path=:path\""},
-		{"[[redirects]]\n  from = \"/a\"\n  to = \"/b\"\n  [redirects.query]\n  path = \":path\"\n", "netlify.toml:1 error: unsupported: query matcher \"path=:path\""},
 		{"[[redirects]]\n  from = \"/a\"\n  to = \"/b\"\n  conditions = {Country = [\"US\", \"CA\"]}\n", "netlify.toml:1 error: unsupported: condition \"Country=US,CA\""},
 		{"[[redirects]]\n  from = \"/a\"\n  to = \"/b\"\n  signed = \"K\"\n", "netlify.toml:4 error: unsupported: signed"},
 		{"[[redirects]]\n  to = \"/b\"\n", "netlify.toml:1 error: [[redirects]] without from"},
@@ -573,7 +571,8 @@ func TestReadNetlifyTOMLFixtures(t *testing.T) {
 	if len(files) < 30 {
 		t.Fatalf("found %d fixtures", len(files))
 	}
-	valid := map[string]bool{"from_simple.toml": true, "from_url.toml": true, "backward_compat_destination.toml": true, "backward_compat_origin.toml": true}
+	valid := map[string]bool{"from_simple.toml": true, "from_url.toml": true, "backward_compat_destination.toml": true, "backward_compat_origin.toml": true,
+		"query.toml": true, "backward_compat_params.toml": true, "backward_compat_parameters.toml": true} // query matchers: the pattern tier
 	for _, f := range files {
 		base := filepath.Base(f)
 		rules, probs, err := ReadFile(f, ReadOptions{})
@@ -675,4 +674,12 @@ RewriteRule ^z$ /w [R,L]
 	refCheck(t, set, "old.example", []string{"/p?q=1 301 https://new.example/p?q=1"})
 	refCheck(t, set, "www.old.example", []string{"/p 301 https://new.example/p"})
 	refCheck(t, set, "new.example", []string{"/p 200", "/x 200"})
+}
+
+func TestReadNetlifyTOMLQuery(t *testing.T) {
+	rules, probs := impRead(t, "netlify.toml", "[[redirects]]\n  from = \"/a\"\n  to = \"/b/:id\"\n  [redirects.query]\n  id = \":id\"\n", ReadOptions{}, nil)
+	impWantProblems(t, probs)
+	if len(rules) != 1 || len(rules[0].QueryMatch) != 1 || rules[0].QueryMatch[0] != (QueryParam{Key: "id", Value: ":id"}) {
+		t.Errorf("rules %+v, want one with the query matcher id=:id", rules)
+	}
 }

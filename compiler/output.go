@@ -92,6 +92,17 @@ func (b *Build) WriteDirContext(ctx context.Context, dir string) (err error) {
 	if err != nil {
 		return err
 	}
+	if p := b.Index.Patterns; p != nil {
+		path := filepath.Join(dir, p.File)
+		if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || !sameContent(path, b.Patterns) {
+			if err := writeAtomic(dir, p.File, b.Patterns); err != nil {
+				return err
+			}
+			if err != nil {
+				created = append(created, p.File)
+			}
+		}
+	}
 	idx, err := b.Index.Marshal()
 	if err != nil {
 		return fmt.Errorf("encoding index: %w", err)
@@ -110,6 +121,9 @@ func (b *Build) WriteDirContext(ctx context.Context, dir string) (err error) {
 	keep := make(map[string]bool, len(b.Index.Shards)+len(prev))
 	for _, s := range b.Index.Shards {
 		keep[s.File] = true
+	}
+	if p := b.Index.Patterns; p != nil {
+		keep[p.File] = true
 	}
 	for _, f := range prev {
 		keep[f] = true
@@ -133,9 +147,12 @@ func previousShards(dir string) []string {
 	if err != nil {
 		return nil
 	}
-	names := make([]string, len(ix.Shards))
+	names := make([]string, len(ix.Shards), len(ix.Shards)+1)
 	for i, s := range ix.Shards {
 		names[i] = s.File
+	}
+	if ix.Patterns != nil {
+		names = append(names, ix.Patterns.File)
 	}
 	return names
 }
@@ -150,7 +167,7 @@ func removeStale(dir string, keep map[string]bool) {
 	for _, e := range ents {
 		name := e.Name()
 		switch {
-		case strings.HasSuffix(name, ".rdx") && !keep[name] && e.Type().IsRegular():
+		case (strings.HasSuffix(name, ".rdx") || strings.HasSuffix(name, ".rdp")) && !keep[name] && e.Type().IsRegular():
 			os.Remove(filepath.Join(dir, name))
 		case strings.HasPrefix(name, ".tmp-"):
 			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {

@@ -88,8 +88,8 @@ type ReadOptions struct {
 	// vercel.json redirects (where "permanent" defaults to true).
 	DefaultStatus int
 	// SkipUnsupported turns constructs redirc cannot honour (Netlify
-	// rewrites, conditions, query matchers, placeholders; vercel.json
-	// patterns and has/missing) into warnings; the rule is skipped either way.
+	// rewrites, proxies and conditions; vercel.json has/missing) into
+	// warnings; the rule is skipped either way.
 	SkipUnsupported bool
 	// MaxLineBytes limits one line (one rule object in JSON). 0 means
 	// DefaultMaxLineBytes. A longer line is a Problem and reading goes on
@@ -156,6 +156,9 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 		return nil, nil, err // *PathError names the file
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, nil, fmt.Errorf("%s: %w", name, ErrIsDirectory)
+	}
 	var r io.Reader = f
 	lower := strings.ToLower(name)
 	switch {
@@ -222,8 +225,15 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 	limited := &inputLimiter{r: r, max: opt.maxInput()}
 	br := bufio.NewReaderSize(limited, 64<<10)
 	// A UTF-8 byte order mark (Excel writes one into CSV) is not content.
+	bom := 0
 	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\xef\xbb\xbf")) {
 		br.Discard(3)
+		bom = 3
+	}
+	if head, _ := br.Peek(binarySniffBytes); len(head) > 0 {
+		if err := sniffBinary(name, head, bom); err != nil {
+			return nil, nil, err
+		}
 	}
 	if sniff {
 		if b, _ := br.Peek(64 << 10); sniffConf(b) == FormatApache {

@@ -719,6 +719,7 @@ func (a *apacheReader) finish() {
 		order++
 		r.Order = order
 		r.Host = host
+		r.Destination = patternDest(r.Destination)
 		a.m.add(r)
 	}
 	for _, h := range hosts {

@@ -97,6 +97,7 @@ func (m *manifestReader) readCSV(br *bufio.Reader) error {
 func (m *manifestReader) csvHeader(names []string, line int) []ruleField {
 	cols := make([]ruleField, len(names))
 	var seen [numRuleFields]string
+	var suggested [numRuleFields]bool // a misspelling already pointed at the field
 	for i, name := range names {
 		f, canon := lookupFieldFold(name)
 		switch {
@@ -107,7 +108,12 @@ func (m *manifestReader) csvHeader(names []string, line int) []ruleField {
 				m.errorf(line, "missing header row: the first line must name the fields, like \"source,destination,permanent\"")
 				return nil
 			}
-			m.errorf(line, "unknown field %q in the header (known fields: %s)", name, knownFieldList)
+			if s := suggestField(name); s != "" {
+				m.errorf(line, "unknown field %q in the header (did you mean %q? known fields: %s)", name, s, knownFieldList)
+				suggested[suggestedField(name)] = true
+			} else {
+				m.errorf(line, "unknown field %q in the header (known fields: %s)", name, knownFieldList)
+			}
 		case seen[f] != "":
 			m.errorf(line, "header names field %q twice (%q and %q)", canon, seen[f], name)
 		default:
@@ -122,7 +128,9 @@ func (m *manifestReader) csvHeader(names []string, line int) []ruleField {
 			if f == fieldDestination {
 				name = "destination"
 			}
-			m.errorf(line, "header has no %q column", name)
+			if !suggested[f] {
+				m.errorf(line, "header has no %q column", name)
+			}
 			ok = false
 		}
 	}
@@ -156,7 +164,7 @@ func (m *manifestReader) csvRecord(rec []string, cols []ruleField, names []strin
 		switch f {
 		case fieldStatus:
 			setStatus(m, &r, names[i], v)
-		case fieldPermanent, fieldCaseSensitive, fieldQuery:
+		case fieldPermanent, fieldCaseSensitive, fieldQuery, fieldForce:
 			b, ok := parseBool(v)
 			if !ok {
 				m.errorf(line, "invalid %s %q: want t, f, true or false", names[i], v)

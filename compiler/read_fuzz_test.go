@@ -95,6 +95,16 @@ func rdFuzzRead(t *testing.T, format Format, data []byte, small bool) {
 		opt.MaxLineBytes, opt.SkipUnsupported, opt.DefaultStatus = 40, true, 302
 	}
 	rules, problems, err := Read(name, bytes.NewReader(data), opt)
+	var be *BinaryError
+	if errors.As(err, &be) {
+		// Binary data: refused as a whole, at its first NUL byte, which is
+		// near the start.
+		if be.File != name || be.Offset != int64(bytes.IndexByte(data, 0)) || be.Offset >= binarySniffBytes+3 ||
+			len(rules)+len(problems) != 0 {
+			t.Errorf("binary data: %v (first NUL at %d), %d rules, %d problems", err, bytes.IndexByte(data, 0), len(rules), len(problems))
+		}
+		return
+	}
 	if err != nil && !errors.Is(err, ErrLineTooLong) {
 		t.Fatalf("Read: %v", err)
 	}
@@ -128,7 +138,8 @@ func FuzzReadCSV(f *testing.F) {
 	rdFuzzSeeds(f, FormatCSV,
 		"source,destination\n/a,/b\n",
 		"source,destination,permanent,status,sensitive,query,expires\n\"/a\n\",/b,t,301,f,true,2030-01-01T00:00:00Z\n/c,\"/d\"\"\",,,,,\n",
-		"source,destination\n/a,\"/b\n")
+		"source,destination\n/a,\"/b\n",
+		"\xef\xbb\xbfsource,destination\n/a,/b\x00\n") // binary data
 	f.Fuzz(func(t *testing.T, data []byte, small bool) { rdFuzzRead(t, FormatCSV, data, small) })
 }
 

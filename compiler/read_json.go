@@ -330,6 +330,12 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 			default:
 				m.errorf(line, "%s", unknownFieldMsg(string(key)))
 				rec.bad = true
+				switch suggestedField(string(key)) {
+				case fieldSource:
+					rec.noSource = true
+				case fieldDestination:
+					rec.noDest = true
+				}
 				return
 			}
 		}
@@ -378,7 +384,7 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 				return
 			}
 			setStatus(m, &rec, spelling, v)
-		case fieldPermanent, fieldCaseSensitive, fieldQuery:
+		case fieldPermanent, fieldCaseSensitive, fieldQuery, fieldForce:
 			if kind != 't' && kind != 'f' {
 				wrong("true or false")
 				return

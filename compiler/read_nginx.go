@@ -680,6 +680,7 @@ type ngxEmit struct {
 func (e *ngxEmit) add(r Rule) {
 	r.Syntax = SyntaxRegex
 	r.Host = e.host
+	r.Destination = patternDest(r.Destination)
 	e.rules = append(e.rules, r)
 }
 
@@ -1335,4 +1336,46 @@ func anchoredLiteralPrefix(re string) (string, bool) {
 		b.WriteString(string(s.Rune))
 	}
 	return b.String(), true
+}
+
+// patternDest writes a destination's capture references as the pattern
+// tier reads them: "${N}" as "$N" and "${name}" as "$name" where no word
+// character follows ("${host}" and "${0}" stay as they are).
+func patternDest(d string) string {
+	if !strings.Contains(d, "${") {
+		return d
+	}
+	var b strings.Builder
+	for i := 0; i < len(d); i++ {
+		if d[i] == '$' && i+1 < len(d) && d[i+1] == '$' {
+			b.WriteString("$$")
+			i++
+			continue
+		}
+		if d[i] != '$' || i+1 >= len(d) || d[i+1] != '{' {
+			b.WriteByte(d[i])
+			continue
+		}
+		end := strings.IndexByte(d[i:], '}')
+		if end < 0 {
+			b.WriteString(d[i:])
+			break
+		}
+		name := d[i+2 : i+end]
+		next := i + end + 1
+		wordNext := next < len(d) && (d[next] == '_' || d[next] >= 'a' && d[next] <= 'z' || d[next] >= 'A' && d[next] <= 'Z' || d[next] >= '0' && d[next] <= '9')
+		isDigit := len(name) == 1 && name[0] >= '1' && name[0] <= '9'
+		switch {
+		case name == "host" || name == "0":
+			b.WriteString(d[i:next])
+		case isDigit:
+			b.WriteString("$" + name)
+		case !wordNext && len(name) > 0 && !(name[0] >= '0' && name[0] <= '9'):
+			b.WriteString("$" + name)
+		default:
+			b.WriteString(d[i:next])
+		}
+		i = next - 1
+	}
+	return b.String()
 }

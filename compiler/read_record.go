@@ -67,6 +67,8 @@ func (rec *ruleRecord) setFlag(f ruleField, v bool) {
 		rec.rule.CaseSensitive = v
 	case fieldQuery:
 		rec.rule.Query = v
+	case fieldForce:
+		rec.rule.Unforced = !v
 	}
 }
 
@@ -111,12 +113,10 @@ func (m *manifestReader) finish(rec *ruleRecord, vercel bool) {
 		m.errorf(line, "missing destination")
 		rec.bad = true
 	}
-	if vercel && r.Source != "" {
-		src, dst, pattern := vercelSource(r.Source, r.Destination)
-		if pattern != "" {
-			rec.why = append(rec.why, pattern)
-		}
-		r.Source, r.Destination = src, dst
+	if vercel {
+		// path-to-regexp, first match in file order, "/a" and "/a/"
+		// different (internal/pattern.PathToRegexp).
+		r.Syntax = SyntaxPathToRegexp
 	}
 	if len(rec.why) > 0 {
 		m.unsupported(line, strings.Join(rec.why, "; "))
@@ -180,6 +180,7 @@ const (
 	fieldCaseSensitive
 	fieldQuery
 	fieldExpires
+	fieldForce   // false: Rule.Unforced (as Netlify's force)
 	fieldHas     // vercel.json condition, unsupported
 	fieldMissing // vercel.json condition, unsupported
 	numRuleFields
@@ -201,9 +202,10 @@ var ruleFieldNames = []struct {
 	{"query", fieldQuery},
 	{"preserveQueryParams", fieldQuery},
 	{"expires", fieldExpires},
+	{"force", fieldForce},
 }
 
-const knownFieldList = "source, destination, permanent, statusCode (or status), caseSensitive (or sensitive), query (or preserveQueryParams), expires"
+const knownFieldList = "source, destination, permanent, statusCode (or status), caseSensitive (or sensitive), query (or preserveQueryParams), expires, force"
 
 // lookupField finds a field by its exact name, returning the name as a
 // constant string.
@@ -229,6 +231,8 @@ func lookupField(name []byte) (ruleField, string) {
 		return fieldQuery, "preserveQueryParams"
 	case "expires":
 		return fieldExpires, "expires"
+	case "force":
+		return fieldForce, "force"
 	}
 	return fieldUnknown, ""
 }
@@ -245,12 +249,72 @@ func lookupFieldFold(name string) (ruleField, string) {
 }
 
 // unknownFieldMsg describes an unknown field, suggesting the intended name
-// when only the letter case is off.
+// when only the letter case is off or the name is a near miss.
 func unknownFieldMsg(name string) string {
 	if _, canon := lookupFieldFold(name); canon != "" {
 		return fmt.Sprintf("unknown field %q (field names are case-sensitive: did you mean %q?)", name, canon)
 	}
+	if s := suggestField(name); s != "" {
+		return fmt.Sprintf("unknown field %q (did you mean %q? known fields: %s)", name, s, knownFieldList)
+	}
 	return fmt.Sprintf("unknown field %q (known fields: %s)", name, knownFieldList)
+}
+
+// suggestedField is the field unknownFieldMsg suggests for name, or
+// fieldUnknown: a reader that reported the misspelling does not also call
+// the field missing.
+func suggestedField(name string) ruleField {
+	if f, _ := lookupFieldFold(name); f != fieldUnknown {
+		return f
+	}
+	f, _ := lookupFieldFold(suggestField(name))
+	return f
+}
+
+// suggestField returns the accepted field name closest to a misspelled
+// one ("destinaton" -> "destination"), or "" when none is close: at most
+// two edits (insertions, deletions, substitutions or swaps of adjacent
+// letters, ignoring case), and fewer than half the letters of the name.
+func suggestField(name string) string {
+	best, bestD := "", 3
+	lower := strings.ToLower(name)
+	for _, f := range ruleFieldNames {
+		d := editDistance(lower, strings.ToLower(f.name))
+		if d < bestD && 2*d < len(f.name) {
+			best, bestD = f.name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance between a and b:
+// the number of single-byte insertions, deletions, substitutions and
+// adjacent transpositions that turn one into the other.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 { // field names are short; do not spend time on long junk
+		return max(len(a), len(b))
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }
 
 // parseBool parses a CSV boolean: t, f, true or false in any case.

@@ -38,14 +38,23 @@ type Rule struct {
 	CaseSensitive bool
 	// Query appends the request's query string to the destination.
 	Query bool
+	// Unforced makes the rule yield to a file at the request path, as a
+	// Netlify rule written without "!" does: a server that also serves a
+	// static directory (redirc serve --fallback DIR) serves the file
+	// instead. Lookups are unchanged (shardfmt.FlagUnforced).
+	Unforced bool
 	// Expires, when not zero, is the time after which the rule answers
 	// 410 Gone.
 	Expires time.Time
 	// Pos is where the rule was written.
 	Pos Pos
 	// FirstMatch is set by readers of formats whose platform applies rules
-	// in file order (Netlify): the compiler then warns where redirc's
-	// exact-before-prefix precedence gives a different answer.
+	// in file order (Netlify, and every importer of an ordered format):
+	// the rule is part of its file's ordered list, where the first rule
+	// that matches answers (ranked by Order, then file order). A rule is
+	// in an ordered list when FirstMatch is set, Order is not zero or
+	// Syntax is a pattern; other rules keep the bulk precedence. Importers
+	// should set it on every rule of an ordered format, exact ones too.
 	FirstMatch bool
 	// Syntax says how Source is matched: a plain path or "/*" prefix (the
 	// zero value), or a pattern. Pattern rules keep their platform's order
@@ -61,18 +70,18 @@ type Rule struct {
 	// precedence, such as nginx's location rules): within the same file,
 	// a lower Order is tried first. Zero means file order.
 	Order int
-	// Host, for pattern rules (Syntax other than SyntaxPath) whose Source
-	// cannot carry a host (a regex), scopes the rule to requests for that
-	// host: lower case, without port. "" matches any host. As with other
-	// rules, host-scoped rules for the request's host are tried before
-	// any-host ones.
+	// Host, for pattern rules whose Source cannot carry a host (a
+	// SyntaxRegex expression), scopes the rule to one host, as a host
+	// written in Source does; "" is any host. Only pattern rules may set
+	// it.
 	Host string
 	// Pass marks an ordered pattern rule that, when it is the first to
 	// match, answers "no redirect" (the request goes on to whatever serves
 	// the site): an nginx location that does not redirect, an Apache
 	// "RewriteRule PATTERN - [L]", or the catch-all that keeps a
 	// host-scoped nginx server from falling through to the default
-	// server's rules. Status is 0 and Destination empty.
+	// server's rules. Status is 0 and Destination empty. (The pattern
+	// tier does not compile Pass rules yet.)
 	Pass bool
 }
 
@@ -96,10 +105,11 @@ const (
 	// rewrite, Apache RedirectMatch/RewriteRule) matched against the
 	// request path percent-decoded, as nginx's $uri and Apache's
 	// URL-path are; it is not anchored unless it anchors itself. The
-	// destination refers to captures as regexp.Expand does: "$1" or
-	// "${1}", "$name" or "${name}", "$0" for the whole match, "$$" for a
-	// "$"; and "${host}" is the request's host (lower case, without
-	// port: nginx's $host), which importers refuse as a capture name.
+	// destination refers to captures as "$1".."$9" and "$name" (as the
+	// pattern tier reads them), "$$" is a "$"; importers also emit "${0}"
+	// for the whole match and "${host}" for the request's host (lower
+	// case, without port: nginx's $host; importers refuse it as a capture
+	// name), which the pattern tier does not compile yet.
 	// CaseSensitive false matches case-insensitively (nginx "~*", Apache
 	// [NC]).
 	SyntaxRegex

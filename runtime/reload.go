@@ -55,6 +55,10 @@ type Live struct {
 	status atomic.Pointer[Status]
 
 	mu sync.Mutex // serializes reloads, so an older load never replaces a newer one
+
+	// remote, when not nil, serves a build from an HTTP origin (dir is
+	// its URL); see OpenRemote.
+	remote *remoteSource
 }
 
 // LiveOptions configures a Live. The zero value is usable.
@@ -82,6 +86,9 @@ type LiveOptions struct {
 	// swapped in a build or was refused, with the new status and the error
 	// (nil on success). It runs on the reloading goroutine.
 	OnReload func(Status, error)
+	// Remote configures a Live whose dir is an http(s) URL (see
+	// OpenRemote); a Live for a local directory ignores it.
+	Remote RemoteOptions
 }
 
 func (o *LiveOptions) debounce() time.Duration {
@@ -120,6 +127,10 @@ type Status struct {
 	// Reloads counts builds swapped in; Failures counts refused ones.
 	Reloads  uint64 `json:"reloads"`
 	Failures uint64 `json:"failures"`
+	// Degraded, when not "", says why a build served from an HTTP origin
+	// may not answer every request (the origin is down, slow, or serves a
+	// bad shard); what is loaded keeps answering.
+	Degraded string `json:"degraded,omitempty"`
 }
 
 // ErrNoBuild is wrapped by the error of OpenLive and Reload when the
@@ -145,7 +156,9 @@ func openError(dir string, err error) error {
 	return fmt.Errorf("opening build %s: %w", dir, err)
 }
 
-// NewLive returns a Live for the build directory dir. Nothing is loaded yet:
+// NewLive returns a Live for the build directory dir, or for the build
+// published at dir when it is an http(s) URL (see OpenRemote; Watch then
+// polls its index). Nothing is loaded yet:
 // call Reload (to load now and see the error) and Watch (to follow new
 // builds). Until a build is loaded, Set returns nil and a Handler passes
 // every request to its next handler.
@@ -154,13 +167,17 @@ func NewLive(dir string, opts LiveOptions) *Live {
 	if l.log == nil {
 		l.log = slog.Default()
 	}
+	if IsRemote(dir) {
+		l.remote = newRemoteSource(l, dir, opts.Remote)
+	}
 	l.status.Store(&Status{Dir: dir})
 	opts.Metrics.attach(l)
 	return l
 }
 
 // OpenLive loads the build in dir and returns a Live serving it, for a
-// program that will not start without its redirects. If the build cannot be
+// program that will not start without its redirects. A dir that is an
+// http(s) URL is OpenRemote(context.Background(), dir, opts). If the build cannot be
 // loaded it returns the error (wrapping ErrNoBuild when dir holds no build)
 // and nothing else happens: nothing is logged, counted in
 // LiveOptions.Metrics or reported to OnReload, since the caller gets no
@@ -169,6 +186,9 @@ func NewLive(dir string, opts LiveOptions) *Live {
 // A program that should start without a build and wait for one uses
 // NewLive, Reload (whose error it may ignore: Reload logs it) and Watch.
 func OpenLive(dir string, opts LiveOptions) (*Live, error) {
+	if IsRemote(dir) {
+		return OpenRemote(context.Background(), dir, opts)
+	}
 	start := time.Now()
 	// The index is read first for its error: a directory without a build
 	// gives ErrNoBuild here, as it does to Reload.
@@ -211,10 +231,14 @@ func (l *Live) Dir() string { return l.dir }
 // Status returns the current build and reload state. Before the first
 // build is loaded, BuildID is "" and Rules, Shards and LoadedAt are zero.
 func (l *Live) Status() Status {
-	if st := l.status.Load(); st != nil {
-		return *st
+	st := Status{Dir: l.dir}
+	if p := l.status.Load(); p != nil {
+		st = *p
 	}
-	return Status{Dir: l.dir}
+	if l.remote != nil {
+		st.Degraded = l.remote.degradedReason()
+	}
+	return st
 }
 
 // Reload loads the build in the directory now, unless it is the build being
@@ -239,6 +263,9 @@ func (l *Live) Reload() error {
 func (l *Live) reloadLocked() error {
 	start := time.Now()
 	cur := l.cur.Load()
+	if l.remote != nil {
+		return l.remote.reload(context.Background(), start, cur)
+	}
 
 	// Cheap check first: an index naming the build being served means
 	// there is nothing to do (an event for an unchanged build, a poll).
@@ -249,7 +276,7 @@ func (l *Live) reloadLocked() error {
 	}
 	var s *Set
 	if err == nil {
-		s, err = Open(l.dir)
+		s, err = openReusing(l.dir, cur) // shard by shard: unchanged shards are kept
 	}
 	if err != nil {
 		return l.recordFailure(start, cur, err)
@@ -358,6 +385,9 @@ func readBuildID(dir string) (string, error) {
 func (l *Live) Watch(ctx context.Context) error {
 	if l.dir == "" {
 		return errors.New("runtime: watch: this Live has no build directory (make one with NewLive or OpenLive)")
+	}
+	if l.remote != nil {
+		return l.remote.watch(ctx)
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -518,6 +548,8 @@ func (l *Live) HealthHandler() http.Handler {
 		if l.Set() == nil {
 			body.State = "no build"
 			code = http.StatusServiceUnavailable
+		} else if st.Degraded != "" {
+			body.State = "degraded"
 		}
 		w.WriteHeader(code)
 		if r.Method == http.MethodHead {

@@ -20,7 +20,10 @@
 //  3. Then prefix keys, longest first at each "/" boundary, host-scoped
 //     before any-host, starting at the longest prefix with no more
 //     segments than the build's longest prefix rule (rulekey.FirstPrefix).
-//     The remainder after the prefix is the splat.
+//     The remainder after the prefix is the splat. Between the host-scoped
+//     and the any-host prefix keys come the build's pattern rules (the
+//     ordered lists the compiler could not put in the exact and prefix
+//     tiers), first match in rank order: see pattern.go.
 //  4. The record gives the status and destination; ":splat" and the query
 //     string are filled in only when the rule asks for them, and an expired
 //     rule answers 410 Gone.
@@ -33,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redirc/redirc/internal/pattern"
 	"github.com/redirc/redirc/internal/rulekey"
 	"github.com/redirc/redirc/internal/urlnorm"
 	"github.com/redirc/redirc/shardfmt"
@@ -43,11 +47,21 @@ import (
 type Set struct {
 	build *shardfmt.Build
 	ix    *shardfmt.Index
+	// lazy, when not nil, holds the shards instead of build.Shards: a
+	// build served from an HTTP origin, its shards fetched on demand
+	// (remote.go). Local builds leave it nil and keep the lookup path
+	// as it is.
+	lazy *lazyBuild
+	// deadline is, in the copy of a lazy Set that one lookup works on
+	// (lazyBuild.lookup), how long the lookup may wait for shards.
+	deadline time.Time
 
 	// copies of the index flags, kept next to each other for the hot path
 	strict, hostRules, caseRules, prefixRules bool
 	maxPrefixSegments                         int
 	loadedAt                                  time.Time
+	// pat indexes the build's pattern rules (nil: none); see pattern.go.
+	pat *pattern.Index
 }
 
 // Open loads and fully verifies the build in dir (its index and every
@@ -72,6 +86,7 @@ func newSet(b *shardfmt.Build) *Set {
 		prefixRules:       ix.PrefixRules,
 		maxPrefixSegments: ix.MaxPrefixSegments,
 		loadedAt:          time.Now(),
+		pat:               b.Patterns,
 	}
 }
 
@@ -83,10 +98,14 @@ func (s *Set) BuildID() string {
 	return s.ix.BuildID
 }
 
-// Rules returns the number of rules in the loaded build (0 for a nil Set).
+// Rules returns the number of rules in the loaded build, pattern rules
+// included (0 for a nil Set).
 func (s *Set) Rules() int {
 	if s == nil {
 		return 0
+	}
+	if p := s.ix.Patterns; p != nil {
+		return s.ix.Rules + p.Rules
 	}
 	return s.ix.Rules
 }
@@ -106,6 +125,11 @@ type Result struct {
 	Status int
 	// Location is the redirect target ("" for 410 Gone and for misses).
 	Location string
+	// Unforced says the rule yields to a file at the request path (a
+	// Netlify rule written without "!", shardfmt.FlagUnforced): a server
+	// that also serves static files should serve the file instead (see
+	// HandlerOptions.Shadowed). Rules of older builds are forced.
+	Unforced bool
 }
 
 // Found reports whether a rule matched.
@@ -137,6 +161,9 @@ const smallKey = 256
 func (s *Set) Lookup(host, path, rawQuery string) Result {
 	if s == nil {
 		return Result{}
+	}
+	if s.lazy != nil {
+		return s.lazy.lookup(s, host, path, rawQuery)
 	}
 	return s.lookup(host, path, rawQuery, time.Time{})
 }
@@ -209,6 +236,14 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 		return s.answer(rec, nil, rawQuery, now)
 	}
 	if !s.prefixRules {
+		if s.pat != nil {
+			if cp == nil {
+				cp = urlnorm.AppendPath(cbuf[room:room], path, false)
+			}
+			if r, ok := s.findPattern(h, cp, rawQuery, now); ok {
+				return r
+			}
+		}
 		return Result{}
 	}
 
@@ -220,6 +255,13 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 	first := rulekey.FirstPrefix(fp, s.maxPrefixSegments)
 	for pass := 0; pass < 2; pass++ {
 		var ph []byte
+		if pass == 1 && s.pat != nil {
+			// Pattern rules (ordered lists, in rank order) come after
+			// host-scoped prefix rules and before any-host ones.
+			if r, ok := s.findPattern(h, cp, rawQuery, now); ok {
+				return r
+			}
+		}
 		if pass == 0 {
 			if len(h) == 0 {
 				continue
@@ -248,27 +290,34 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 // into the room before the path (room >= rulekey.HeaderLen(host)).
 func (s *Set) probe(buf []byte, room int, kind rulekey.Kind, host []byte, n int) (shardfmt.Record, bool) {
 	start := rulekey.PutHeader(buf, room, kind, host)
+	if s.lazy != nil {
+		return s.lazy.find(buf[start:room+n], &s.deadline)
+	}
 	return s.build.Find(buf[start : room+n])
 }
 
 // answer turns a matched record into a Result.
 func (s *Set) answer(rec shardfmt.Record, splat []byte, rawQuery string, now time.Time) Result {
+	if rec.Status == fetchFailed {
+		return Result{Status: fetchFailed} // lazy builds only: see lazyBuild.lookup
+	}
+	unforced := rec.Flags&shardfmt.FlagUnforced != 0
 	if rec.Expires != 0 {
 		if now.IsZero() {
 			now = time.Now()
 		}
 		if now.Unix() >= int64(rec.Expires) {
-			return Result{Status: 410}
+			return Result{Status: 410, Unforced: unforced}
 		}
 	}
 	if rec.Status == 410 {
-		return Result{Status: 410}
+		return Result{Status: 410, Unforced: unforced}
 	}
 	loc := rec.Dest
 	if rec.Flags&shardfmt.FlagSplat != 0 || (rec.Flags&shardfmt.FlagQuery != 0 && rawQuery != "") {
 		loc = buildLocation(rec, splat, rawQuery)
 	}
-	return Result{Status: int(rec.Status), Location: loc}
+	return Result{Status: int(rec.Status), Location: loc, Unforced: unforced}
 }
 
 // buildLocation fills in ":splat" and appends the request's query string.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +27,8 @@ func inputFlags() []cli.Flag {
 		&cli.IntFlag{Name: "default-status", Usage: "status for rules that give none (default: 301 for Netlify and TSV, 307/308 for CSV/JSON/JSONL, 308 for vercel.json)"},
 		&cli.BoolFlag{Name: "skip-unsupported", Usage: "report constructs redirc cannot honour (Netlify/Vercel patterns, nginx and Apache conditions, …) as warnings and skip those rules, instead of failing"},
 		&cli.BoolFlag{Name: "strict-trailing-slash", Usage: "treat /a and /a/ as different paths"},
+		&cli.BoolFlag{Name: "no-flatten", Usage: "answer each rule's own destination, one hop per request as the platforms do, instead of the end of its chain"},
+		&cli.BoolFlag{Name: "allow-empty", Usage: "accept manifests with no rules (an empty build makes a server drop every redirect)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "list every flattened chain"},
 		&cli.IntFlag{Name: "max-line-bytes", Value: compiler.DefaultMaxLineBytes, Usage: "longest manifest line (one rule object in JSON), in `BYTES`; a longer line is an error"},
 		&cli.Int64Flag{Name: "max-input-bytes", Value: compiler.DefaultMaxInputBytes, Usage: "largest manifest after decompression, in `BYTES`; reading stops with an error beyond it (refuses decompression bombs)"},
@@ -83,6 +84,8 @@ func compileOptions(c *cli.Context) (compiler.Options, error) {
 		MaxSourceBytes:      c.Int("max-source-bytes"),
 		MaxDestBytes:        c.Int("max-dest-bytes"),
 		Reserved:            serveReserved,
+		NoFlatten:           c.Bool("no-flatten"),
+		AllowEmpty:          c.Bool("allow-empty"),
 	}
 	if opt.MaxSourceBytes <= 0 || opt.MaxDestBytes <= 0 {
 		return opt, usageErr("--max-source-bytes and --max-dest-bytes must be positive")
@@ -91,8 +94,8 @@ func compileOptions(c *cli.Context) (compiler.Options, error) {
 }
 
 // readAll reads every manifest (in parallel) and returns the rules in the
-// order the files were given.
-func readAll(files []string, ro compiler.ReadOptions) ([]compiler.Rule, []compiler.Problem, error) {
+// order the files were given. "-" reads stdin (see readManifest).
+func readAll(files []string, stdin io.Reader, ro compiler.ReadOptions) ([]compiler.Rule, []compiler.Problem, error) {
 	type result struct {
 		rules []compiler.Rule
 		probs []compiler.Problem
@@ -107,7 +110,7 @@ func readAll(files []string, ro compiler.ReadOptions) ([]compiler.Rule, []compil
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			r, p, err := compiler.ReadFile(f, ro)
+			r, p, err := readManifest(f, stdin, ro)
 			res[i] = result{r, p, err}
 		}()
 	}
@@ -150,19 +153,46 @@ func flagName(o compiler.Option) string {
 		return "--max-dest-bytes"
 	case compiler.OptionStrictTrailingSlash:
 		return "--strict-trailing-slash"
+	case compiler.OptionAllowEmpty:
+		return "--allow-empty"
 	}
 	return o.String()
 }
 
+// placeProblems appends the compiler's problems cps to the readers' ps,
+// naming the manifests in problems about the whole rule set, which the
+// compiler ties to no file. "No rules" is left out when a reader reported
+// an error: the rules it refused are why.
+func placeProblems(ps, cps []compiler.Problem, files []string) []compiler.Problem {
+	readErrs := compiler.HasErrors(ps)
+	for _, p := range cps {
+		if p.Hint == compiler.HintAllowEmpty && readErrs {
+			continue
+		}
+		if p.Pos.File == "" {
+			p.Pos.File = strings.Join(files, ", ")
+		}
+		ps = append(ps, p)
+	}
+	return ps
+}
+
 // readFailure reports an error that stopped reading a manifest (exit
-// code 1), naming the flags that would let it through.
+// code 1), naming the flags that would let it through; an argument that is
+// no manifest (a directory, an unknown format) is a usage error (exit 2).
 func readFailure(err error) error {
 	var le *compiler.LimitError
 	switch {
 	case errors.As(err, &le):
 		return failErr("%s", le.Message(flagName))
-	case errors.Is(err, compiler.ErrUnknownFormat):
-		return failErr("%v; name the format with --format csv|json|jsonl|netlify|tsv|nginx|apache|cloudflare|netlify-toml", err)
+	case errors.Is(err, compiler.ErrUnknownFormat), errors.Is(err, errStdinFormat):
+		return usageErr("%v; name the format with --format csv|json|jsonl|netlify|tsv|nginx|apache|cloudflare|netlify-toml", err)
+	case errors.Is(err, compiler.ErrIsDirectory):
+		msg := err.Error()
+		if dir, _, ok := strings.Cut(msg, ": "+compiler.ErrIsDirectory.Error()); ok && isBuildDir(dir) {
+			msg += " (it holds a build: see redirc inspect, or redirc diff to compare it)"
+		}
+		return usageErr("%s", msg)
 	}
 	return failErr("%v", err)
 }
@@ -177,16 +207,19 @@ flattens redirect chains, and writes content-addressed shard files plus
 index.json into DIR. The index is renamed into place last, so a server
 watching DIR sees the old build or the new one, never a mix. If any rule has
 an error, nothing is written and every problem is listed with file:line.
-Unchanged shards keep their names and bytes.`,
-		Flags: append(inputFlags(),
+Unchanged shards keep their names and bytes. A FILE of "-" is read from
+standard input (its format from --format, or told from its first bytes).
+
+--json prints one JSON document on stdout (command, ok, files, the counts,
+output, buildId, seconds, problems; error on failure), also on failure;
+--output-format github prints problems as GitHub Actions annotations.`,
+		Flags: append(append(inputFlags(),
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "build directory to write (created if missing)", Required: true},
 			&cli.IntFlag{Name: "shards", Usage: fmt.Sprintf("number of shard files, at most %d (default: rules / --shard-rules, rounded up to a power of two)", shardfmt.MaxShardCount)},
 			&cli.IntFlag{Name: "shard-rules", Value: compiler.DefaultShardRules, Usage: "target rules per shard when --shards is not given"},
 			&cli.Float64Flag{Name: "bloom-fp", Value: 1e-3, Usage: fmt.Sprintf("Bloom filter false-positive target per shard, from %g to %g", shardfmt.MinBloomFP, shardfmt.MaxBloomFP)},
-			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on stdout"},
-			&cli.StringFlag{Name: "problems", Value: "text", Usage: "how to print problems: text, json or github"},
 			&cli.StringFlag{Name: "cpuprofile", Hidden: true, Usage: "write a CPU profile of the build to FILE"},
-		),
+		), outputFlags("problems")...),
 		OnUsageError: cmdUsageError,
 		Action:       runBuild,
 	}
@@ -208,6 +241,9 @@ func inputs(c *cli.Context, usage string) ([]string, compiler.ReadOptions, compi
 		return nil, ro, compiler.Options{}, err
 	}
 	opt, err := compileOptions(c)
+	if err == nil {
+		err = checkManifestArgs(c.Command.Name, files)
+	}
 	return files, ro, opt, err
 }
 
@@ -225,7 +261,7 @@ func runBuild(c *cli.Context) error {
 	if c.Int("shard-rules") <= 0 {
 		return usageErr("--shard-rules must be > 0")
 	}
-	pf, err := problemFormat(c.String("problems"))
+	pf, err := outputFormat(c, "problems")
 	if err != nil {
 		return err
 	}
@@ -250,8 +286,8 @@ func runBuild(c *cli.Context) error {
 	prog := newProgress(c.App.ErrWriter)
 	start := time.Now()
 
-	prog.stage("reading %d file(s)", len(files))
-	rules, probs, err := readAll(files, ro)
+	prog.stage("reading %s", nounCount(len(files), "file"))
+	rules, probs, err := readAll(files, c.App.Reader, ro)
 	if err != nil {
 		prog.done()
 		return readFailure(err)
@@ -261,25 +297,38 @@ func runBuild(c *cli.Context) error {
 	// Rules with reader errors are not in rules; compile the rest anyway
 	// so that every problem is listed in one run.
 	b, cprobs, err := compiler.Compile(rules, opt)
-	probs = append(probs, cprobs...)
+	probs = placeProblems(probs, cprobs, files)
+	sortProblems(probs, files)
+	doc := buildDoc{Command: "build", Files: files, Output: out, Problems: problemsJSON(probs)}
+	doc.Inputs = len(rules)
+	doc.Warnings = countSeverity(probs, compiler.Warning)
+	doc.Errors = countSeverity(probs, compiler.Error)
+	// fail reports a failed build: in the JSON document with --json.
+	fail := func(e error) error {
+		if pf == "json" {
+			doc.Error, doc.Seconds = e.Error(), time.Since(start).Seconds()
+			writeJSON(c.App.Writer, doc)
+		} else {
+			printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
+		}
+		return e
+	}
 	if err == nil && compiler.HasErrors(probs) {
 		err = compiler.ErrInvalid
 	}
 	if err != nil {
 		prog.done()
-		printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
 		if compiler.HasErrors(probs) {
-			return failErr("build failed: %s; %s left unchanged", countProblems(probs), out)
+			return fail(failErr("build failed: %s; %s left unchanged", countProblems(probs), out))
 		}
-		return failErr("build failed: %v; %s left unchanged", err, out)
+		return fail(failErr("build failed: %v; %s left unchanged", err, out))
 	}
-	prog.stage("writing %d shards to %s", len(b.Shards), out)
+	prog.stage("writing %s to %s", nounCount(len(b.Shards), "shard"), out)
 	if err := b.WriteDir(out); err != nil {
 		prog.done()
-		return failErr("build failed: %v; %s left unchanged", err, out)
+		return fail(failErr("build failed: %v; %s left unchanged", err, out))
 	}
 	prog.done()
-	printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
 	st := b.Stats
 	st.Warnings = countSeverity(probs, compiler.Warning)
 	elapsed := time.Since(start)
@@ -288,23 +337,35 @@ func runBuild(c *cli.Context) error {
 			fmt.Fprintf(c.App.ErrWriter, "chain flattened: %s\n", ch)
 		}
 	}
-	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			compiler.Stats
-			Output  string  `json:"output"`
-			BuildID string  `json:"buildId"`
-			Seconds float64 `json:"seconds"`
-		}{st, out, b.Index.BuildID, elapsed.Seconds()})
+	if pf == "json" {
+		doc.OK, doc.Stats, doc.BuildID, doc.Seconds = true, st, b.Index.BuildID, elapsed.Seconds()
+		return writeJSON(c.App.Writer, doc)
 	}
+	printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
 	perRule := 0.0
 	if st.Rules > 0 {
 		perRule = float64(st.Bytes) / float64(st.Rules)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "built %d rules (%d read) into %d shards, %s (%.1f B/rule); %d chains flattened, %d warnings; wrote %d shard files to %s in %s (build %s)\n",
-		st.Rules, st.Inputs, st.Shards, humanBytes(st.Bytes), perRule, st.Chains, st.Warnings, st.Written, out, elapsed.Round(time.Millisecond), b.Index.BuildID)
+	fmt.Fprintf(c.App.ErrWriter, "built %s (%d read) into %s, %s (%.1f B/rule); %s flattened, %s; wrote %s to %s in %s (build %s)\n",
+		nounCount(st.Rules, "rule"), st.Inputs, nounCount(st.Shards, "shard"), humanBytes(st.Bytes), perRule,
+		nounCount(st.Chains, "chain"), nounCount(st.Warnings, "warning"), nounCount(st.Written, "shard file"),
+		out, elapsed.Round(time.Millisecond), b.Index.BuildID)
 	return nil
+}
+
+// buildDoc is the JSON document of redirc build: the compiler's counts
+// (inputs, rules, shards, bytes, chains, warnings, errors, written), the
+// build, every problem, and on failure the error.
+type buildDoc struct {
+	Command string   `json:"command"`
+	OK      bool     `json:"ok"`
+	Files   []string `json:"files"`
+	compiler.Stats
+	Output   string        `json:"output"`
+	BuildID  string        `json:"buildId,omitempty"`
+	Seconds  float64       `json:"seconds"`
+	Problems []problemJSON `json:"problems"`
+	Error    string        `json:"error,omitempty"`
 }
 
 func countSeverity(ps []compiler.Problem, s compiler.Severity) int {
@@ -315,10 +376,6 @@ func countSeverity(ps []compiler.Problem, s compiler.Severity) int {
 		}
 	}
 	return n
-}
-
-func countProblems(ps []compiler.Problem) string {
-	return fmt.Sprintf("%d error(s), %d warning(s)", countSeverity(ps, compiler.Error), countSeverity(ps, compiler.Warning))
 }
 
 func humanBytes(n int64) string {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -18,65 +17,84 @@ func checkCommand() *cli.Command {
 		ArgsUsage: "FILE...",
 		Description: `Runs every check "redirc build" runs (syntax, fields, statuses, unsafe
 destinations, duplicates, conflicts, loops, chains) and prints every
-problem with file:line. Exits 1 if any problem is an error.
+problem with file:line, in the order the files were given, then by line.
+Exits 1 if any problem is an error. A FILE of "-" is read from standard
+input (its format from --format, or told from its first bytes).
 
---output github prints GitHub Actions annotations (::error file=...,line=...::).`,
-		Flags: append(inputFlags(),
-			&cli.StringFlag{Name: "output", Value: "text", Usage: "problem format: text, json or github"},
-		),
+--output-format github prints GitHub Actions annotations
+(::error file=...,line=...::); --json prints one JSON document on stdout
+(command, ok, files, rules, errors, warnings, problems), also on failure.`,
+		Flags:        append(inputFlags(), outputFlags("output")...),
 		OnUsageError: cmdUsageError,
-		Action: func(c *cli.Context) error {
-			files, ro, opt, err := inputs(c, "FILE...")
-			if err != nil {
-				return err
-			}
-			pf, err := problemFormat(c.String("output"))
-			if err != nil {
-				return err
-			}
-			rules, probs, err := readAll(files, ro)
-			if err != nil {
-				return readFailure(err)
-			}
-			probs = append(probs, compiler.Check(rules, opt)...)
-			printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
-			if pf == "text" {
-				fmt.Fprintf(c.App.ErrWriter, "checked %d rules in %d file(s): %s\n", len(rules), len(files), countProblems(probs))
-			}
-			if compiler.HasErrors(probs) {
-				return cli.Exit("", 1)
-			}
-			return nil
-		},
+		Action:       runCheck,
 	}
 }
 
-func problemFormat(s string) (string, error) {
-	switch s {
-	case "text", "json", "github":
-		return s, nil
-	}
-	return "", usageErr("unknown problem format %q: want text, json or github", s)
+// checkDoc is the JSON document of redirc check.
+type checkDoc struct {
+	Command  string        `json:"command"`
+	OK       bool          `json:"ok"`
+	Files    []string      `json:"files"`
+	Rules    int           `json:"rules"`
+	Errors   int           `json:"errors"`
+	Warnings int           `json:"warnings"`
+	Problems []problemJSON `json:"problems"`
+	Error    string        `json:"error,omitempty"`
 }
 
-// printProblems writes problems: text to stderr, json and github to stdout.
+func runCheck(c *cli.Context) error {
+	files, ro, opt, err := inputs(c, "FILE...")
+	if err != nil {
+		return err
+	}
+	pf, err := outputFormat(c, "output")
+	if err != nil {
+		return err
+	}
+	rules, probs, err := readAll(files, c.App.Reader, ro)
+	if err != nil {
+		return readFailure(err)
+	}
+	if c.Bool("verbose") {
+		// The chains are known once the rules are compiled.
+		b, cprobs, _ := compiler.Compile(rules, opt)
+		probs = placeProblems(probs, cprobs, files)
+		if b != nil {
+			for _, ch := range b.Chains {
+				fmt.Fprintf(c.App.ErrWriter, "chain flattened: %s\n", ch)
+			}
+		}
+	} else {
+		probs = placeProblems(probs, compiler.Check(rules, opt), files)
+	}
+	sortProblems(probs, files)
+	var fail error
+	if compiler.HasErrors(probs) {
+		fail = cli.Exit("", 1)
+	}
+	switch pf {
+	case "json":
+		doc := checkDoc{Command: "check", OK: fail == nil, Files: files, Rules: len(rules),
+			Errors: countSeverity(probs, compiler.Error), Warnings: countSeverity(probs, compiler.Warning),
+			Problems: problemsJSON(probs)}
+		if fail != nil {
+			doc.Error = "check failed: " + countProblems(probs)
+		}
+		writeJSON(c.App.Writer, doc)
+	case "text":
+		printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
+		fmt.Fprintf(c.App.ErrWriter, "checked %s in %s: %s\n", nounCount(len(rules), "rule"), nounCount(len(files), "file"), countProblems(probs))
+	default:
+		printProblems(c.App.Writer, c.App.ErrWriter, pf, probs)
+	}
+	return fail
+}
+
+// printProblems writes problems: text to stderr, github annotations to
+// stdout (JSON output puts them in the command's document instead).
 // Hints name the flags that set the options they refer to.
 func printProblems(stdout, stderr io.Writer, format string, probs []compiler.Problem) {
 	switch format {
-	case "json":
-		type jp struct {
-			File     string `json:"file"`
-			Line     int    `json:"line"`
-			Severity string `json:"severity"`
-			Message  string `json:"message"`
-		}
-		out := make([]jp, len(probs))
-		for i, p := range probs {
-			out[i] = jp{p.Pos.File, p.Pos.Line, p.Severity.String(), p.Message(flagName)}
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.Encode(out)
 	case "github":
 		for _, p := range probs {
 			fmt.Fprintf(stdout, "::%s file=%s,line=%d::%s\n", p.Severity, ghProp(p.Pos.File), max(p.Pos.Line, 1), ghData(p.Message(flagName)))

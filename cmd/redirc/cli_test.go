@@ -125,13 +125,18 @@ func TestCheckOutputs(t *testing.T) {
 	if want := "::error file=" + ghProp(f) + ",line=2::conflicting rule: /a is already defined at " + f + ":1"; !strings.HasPrefix(stdout, want) {
 		t.Errorf("github output %q, want prefix %q", stdout, want)
 	}
-	code, stdout, _ = redirc(t, "check", "--output", "json", f)
-	var probs []map[string]any
-	if err := json.Unmarshal([]byte(stdout), &probs); err != nil || code != 1 || len(probs) != 1 || probs[0]["line"] != 2.0 {
-		t.Errorf("json output %q (exit %d, err %v)", stdout, code, err)
+	for _, flags := range [][]string{{"--output", "json"}, {"--output-format", "json"}, {"--json"}} {
+		code, stdout, _ = redirc(t, append(append([]string{"check"}, flags...), f)...)
+		var doc struct {
+			OK       bool
+			Problems []map[string]any
+		}
+		if err := json.Unmarshal([]byte(stdout), &doc); err != nil || code != 1 || doc.OK || len(doc.Problems) != 1 || doc.Problems[0]["line"] != 2.0 {
+			t.Errorf("%v: json output %q (exit %d, err %v)", flags, stdout, code, err)
+		}
 	}
 	ok := writeFile(t, dir, "ok.tsv", "/a\t/b\n")
-	if code, _, stderr := redirc(t, "check", ok); code != 0 || !strings.Contains(stderr, "checked 1 rules") {
+	if code, _, stderr := redirc(t, "check", ok); code != 0 || !strings.Contains(stderr, "checked 1 rule in 1 file: 0 errors, 0 warnings") {
 		t.Errorf("clean check: exit %d, %s", code, stderr)
 	}
 }

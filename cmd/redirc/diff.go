@@ -30,17 +30,20 @@ build, with that build's shard count, hash seed and trailing-slash mode
 Lists the rules NEW adds, the rules it removes and the rules whose answer
 changes (old answer -> new answer), then the counts.
 
-  --output text     one line per rule, then the counts (default)
-  --output json     one object: old, new, counts, settings, added, removed, changed
-  --output github   GitHub Actions annotations: ::notice for added rules and
-                    ::warning for changed and removed ones, on NEW's file:line
-                    when NEW is a manifest
+  --output-format text     one line per rule, then the counts (default)
+  --output-format json     one object: old, new, same, counts, settings, added,
+                           removed, changed (--json for short); on failure,
+                           one object with ok false, error and problems
+  --output-format github   GitHub Actions annotations: ::notice for added
+                           rules and ::warning for changed and removed ones,
+                           on NEW's file:line when NEW is a manifest
+
+Either side may be "-", a manifest read from standard input. -v lists the
+chains flattened in a manifest side.
 
 Exit codes, as diff(1): 0 the answers are the same, 1 they differ, 2 usage
 errors or trouble (an unreadable build, a manifest with errors).`,
-		Flags: append(inputFlags(),
-			&cli.StringFlag{Name: "output", Value: "text", Usage: "output format: text, json or github"},
-		),
+		Flags:        append(inputFlags(), outputFlags("output")...),
 		OnUsageError: cmdUsageError,
 		Action:       runDiff,
 	}
@@ -56,13 +59,14 @@ type diffSide struct {
 
 func runDiff(c *cli.Context) error {
 	if c.NArg() != 2 {
-		return usageErr("diff: want two arguments, OLD and NEW (usage: redirc diff [--output text|json|github] OLD NEW)")
+		return usageErr("diff: want two arguments, OLD and NEW (usage: redirc diff [--output-format text|json|github] OLD NEW)")
 	}
-	out := c.String("output")
-	switch out {
-	case "text", "json", "github":
-	default:
-		return usageErr("diff: unknown --output %q: want text, json or github", out)
+	out, err := outputFormat(c, "output")
+	if err != nil {
+		return err
+	}
+	if err := checkManifestArgs("diff", c.Args().Slice()); err != nil {
+		return err
 	}
 	ro, err := readOptions(c)
 	if err != nil {
@@ -75,6 +79,10 @@ func runDiff(c *cli.Context) error {
 	sides := [2]*diffSide{{arg: c.Args().Get(0)}, {arg: c.Args().Get(1)}}
 	// Builds first: a manifest is compiled to match the other side's build.
 	for _, s := range sides {
+		if s.arg == "-" {
+			s.manifest = true
+			continue
+		}
 		fi, err := os.Stat(s.arg)
 		if err != nil {
 			return cli.Exit(fmt.Sprintf("diff: %v", err), 2)
@@ -100,7 +108,7 @@ func runDiff(c *cli.Context) error {
 			}
 		}
 		keep := i == 1 && out != "text" // json and github give file:line
-		if err := s.compile(c, ro, o, keep); err != nil {
+		if err := s.compile(c, ro, o, keep, out == "json"); err != nil {
 			return err
 		}
 	}
@@ -129,21 +137,37 @@ func runDiff(c *cli.Context) error {
 }
 
 // compile reads and compiles a manifest side into an in-memory build. With
-// keep, the rules are kept for their positions.
-func (s *diffSide) compile(c *cli.Context, ro compiler.ReadOptions, opt compiler.Options, keep bool) error {
-	rules, probs, err := readAll([]string{s.arg}, ro)
+// keep, the rules are kept for their positions. With asJSON, a manifest
+// with errors is reported in a JSON document on stdout.
+func (s *diffSide) compile(c *cli.Context, ro compiler.ReadOptions, opt compiler.Options, keep, asJSON bool) error {
+	rules, probs, err := readAll([]string{s.arg}, c.App.Reader, ro)
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("diff: %v", err), 2)
 	}
 	b, cprobs, err := compiler.Compile(rules, opt)
 	probs = append(probs, cprobs...)
+	sortProblems(probs, []string{s.arg})
 	if compiler.HasErrors(probs) || errors.Is(err, compiler.ErrInvalid) {
+		var errs []compiler.Problem
 		for _, p := range probs {
 			if p.Severity == compiler.Error {
-				fmt.Fprintln(c.App.ErrWriter, p)
+				errs = append(errs, p)
 			}
 		}
-		return cli.Exit(fmt.Sprintf("diff: %s has errors (%s); see redirc check", s.arg, countProblems(probs)), 2)
+		msg := fmt.Sprintf("diff: %s has errors (%s); see redirc check", displayName(s.arg), countProblems(probs))
+		if asJSON {
+			writeJSON(c.App.Writer, failureDoc{Command: "diff", ExitCode: 2, Error: msg, Problems: problemsJSON(errs)})
+		} else {
+			for _, p := range errs {
+				fmt.Fprintf(c.App.ErrWriter, "%s: %s: %s\n", p.Pos, p.Severity, p.Message(flagName))
+			}
+		}
+		return cli.Exit(msg, 2)
+	}
+	if c.Bool("verbose") && b != nil {
+		for _, ch := range b.Chains {
+			fmt.Fprintf(c.App.ErrWriter, "chain flattened: %s\n", ch)
+		}
 	}
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("diff: compiling %s: %v", s.arg, err), 2)
@@ -194,7 +218,7 @@ func answerText(r shardfmt.Record) string {
 func diffCounts(r *builddiff.Result) string {
 	s := fmt.Sprintf("%d added, %d removed, %d changed, %d unchanged", len(r.Added), len(r.Removed), len(r.Changed), r.Unchanged)
 	if len(r.Settings) > 0 {
-		s += fmt.Sprintf(", %d setting(s) changed", len(r.Settings))
+		s += fmt.Sprintf(", %s changed", nounCount(len(r.Settings), "setting"))
 	}
 	return s
 }
@@ -319,6 +343,8 @@ func writeDiffJSON(w io.Writer, old, new *diffSide, r *builddiff.Result) error {
 		}
 	}
 	doc := struct {
+		Command  string     `json:"command"`
+		OK       bool       `json:"ok"` // the diff ran (false only in a failure document)
 		Old      jsonSide   `json:"old"`
 		New      jsonSide   `json:"new"`
 		Same     bool       `json:"same"`
@@ -329,6 +355,7 @@ func writeDiffJSON(w io.Writer, old, new *diffSide, r *builddiff.Result) error {
 		Changed  []jsonRule `json:"changed"`
 		Stats    any        `json:"stats"`
 	}{
+		Command: "diff", OK: true,
 		Old: old.jsonSide(), New: new.jsonSide(), Same: r.Same(),
 		Counts: struct {
 			Added     int `json:"added"`

@@ -159,7 +159,7 @@ func TestDiffErrors(t *testing.T) {
 	}{
 		{[]string{"diff", good}, "want two arguments"},
 		{[]string{"diff", good, good, good}, "want two arguments"},
-		{[]string{"diff", "--output", "xml", good, good}, "unknown --output"},
+		{[]string{"diff", "--output", "xml", good, good}, "unknown output format"},
 		{[]string{"diff", "--format", "xml", good, good}, "unknown --format"},
 		{[]string{"diff", good, filepath.Join(dir, "missing")}, "no such file"},
 		{[]string{"diff", good, dir}, "index.json"}, // a directory that is not a build

@@ -68,9 +68,11 @@ func runInspect(c *cli.Context) error {
 		enc := json.NewEncoder(c.App.Writer)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(struct {
-			Dir string `json:"dir"`
+			Command string `json:"command"`
+			OK      bool   `json:"ok"` // false only in a failure document
+			Dir     string `json:"dir"`
 			*inspect.Summary
-		}{dir, s}); err != nil {
+		}{"inspect", true, dir, s}); err != nil {
 			return failErr("inspect: %v", err)
 		}
 		return nil
@@ -138,7 +140,10 @@ func writeSummary(w io.Writer, dir string, s *inspect.Summary, perShard bool) {
 }
 
 // nounCount formats n with the noun, in the plural unless n is 1.
-func nounCount(n int, noun string) string {
+func nounCount(n int, noun string) string { return nounCount64(int64(n), noun) }
+
+// nounCount64 is nounCount for an int64.
+func nounCount64(n int64, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -13,19 +14,30 @@ func lookupCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "lookup",
 		Usage:     "answer requests from a build, one line each",
-		ArgsUsage: "DIR URL-or-PATH...",
+		ArgsUsage: "DIR|BUILD-URL URL-or-PATH...",
 		Description: `Prints one line per argument: "STATUS LOCATION", with "-" where there is
 no Location ("404 -" on a miss, "410 -" for Gone). An argument is a path
 ("/old?x=1") or a full URL ("https://example.com/old"), whose host is used
-for host-scoped rules; give it as a browser sends it (percent-encoded).`,
+for host-scoped rules; give it as a browser sends it (percent-encoded).
+The build may be an http(s) URL of a published build directory: only the
+index and the shards the lookups need are fetched.`,
 		OnUsageError: cmdUsageError,
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 2 {
 				return usageErr("lookup: want a build directory and at least one URL or path")
 			}
-			set, err := runtime.Open(c.Args().First())
-			if err != nil {
-				return failErr("%v", err)
+			var set *runtime.Set
+			if loc := c.Args().First(); runtime.IsRemote(loc) {
+				l, err := runtime.OpenRemote(c.Context, loc, runtime.LiveOptions{Logger: slog.New(slog.DiscardHandler)})
+				if err != nil {
+					return failErr("%v", err)
+				}
+				set = l.Set()
+			} else {
+				var err error
+				if set, err = runtime.Open(loc); err != nil {
+					return failErr("%v", err)
+				}
 			}
 			for _, arg := range c.Args().Slice()[1:] {
 				host, path, query := splitTarget(arg)

@@ -5,10 +5,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -23,21 +25,111 @@ func main() {
 
 // run executes the CLI and returns the process exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
+	return runIO(args, os.Stdin, stdout, stderr)
+}
+
+// runIO is run with the standard input given too (a manifest named "-").
+//
+// When JSON output was asked for (--json or --output-format json) and the
+// command failed before writing its own JSON document, it writes one
+// describing the failure, so that stdout always holds one document.
+func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	out := &countingWriter{w: stdout}
+	app := newApp(out, stderr)
+	app.Reader = stdin
 	err := app.Run(args)
 	if err == nil {
 		return 0
 	}
+	code := 2 // anything not raised by our own commands comes from flag parsing
 	var ec cli.ExitCoder
 	if errors.As(err, &ec) {
-		if msg := err.Error(); msg != "" {
-			fmt.Fprintln(stderr, "redirc:", msg)
-		}
-		return ec.ExitCode()
+		code = ec.ExitCode()
 	}
-	// Anything not raised by our own commands comes from flag parsing.
-	fmt.Fprintln(stderr, "redirc:", err)
-	return 2
+	msg := err.Error()
+	if msg != "" {
+		fmt.Fprintln(stderr, "redirc:", msg)
+	}
+	if out.n == 0 && wantsJSON(args) {
+		writeFailureJSON(stdout, args, code, msg)
+	}
+	return code
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// wantsJSON reports whether the command line asks for JSON output: --json,
+// or json as --output-format or one of its older names. It looks at the
+// arguments as written, so that it works when flag parsing itself failed.
+func wantsJSON(args []string) bool {
+	cmd := ""
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") {
+			if cmd == "" {
+				cmd = a
+			}
+			continue
+		}
+		// The older names of --output-format: build --problems, check and
+		// diff --output (elsewhere -o/--output names a file).
+		legacy := (name == "problems" && cmd == "build") || (name == "output" && (cmd == "check" || cmd == "diff"))
+		switch {
+		case name == "json":
+			if !hasVal || val == "true" {
+				return true
+			}
+		case name == "output-format" || legacy:
+			if !hasVal && i+1 < len(args) {
+				val = args[i+1]
+			}
+			if val == "json" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// failureDoc is the JSON document of a command that failed before it
+// could write its own.
+type failureDoc struct {
+	Command  string `json:"command,omitempty"`
+	OK       bool   `json:"ok"`
+	ExitCode int    `json:"exitCode"`
+	Error    string `json:"error"`
+	// Problems are the problems found before the failure, if any.
+	Problems []problemJSON `json:"problems"`
+}
+
+func writeFailureJSON(w io.Writer, args []string, code int, msg string) {
+	doc := failureDoc{ExitCode: code, Error: msg, Problems: []problemJSON{}}
+	for _, a := range args[1:] {
+		if !strings.HasPrefix(a, "-") {
+			doc.Command = a
+			break
+		}
+	}
+	if doc.Error == "" {
+		doc.Error = fmt.Sprintf("exit status %d", code)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(doc)
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
@@ -60,6 +152,7 @@ hash-sharded files, then answers redirects from it in memory.
   redirc serve out                             serve it over HTTP
   redirc diff old-out new.csv                  what a change does to the answers
   redirc inspect out                           what a build holds
+  redirc export --to netlify -o site out       the build as a platform's redirect file
   redirc version                               version, commit, formats
 
 Exit codes: 0 ok, 1 validation or lookup errors, 2 usage errors.`,
@@ -89,7 +182,7 @@ Exit codes: 0 ok, 1 validation or lookup errors, 2 usage errors.`,
 // commands lists the subcommands; each lives in its own file.
 func commands() []*cli.Command {
 	return []*cli.Command{buildCommand(), checkCommand(), lookupCommand(), serveCommand(),
-		diffCommand(), inspectCommand(), versionCommand()}
+		diffCommand(), inspectCommand(), exportCommand(), versionCommand(), shortenCommand(), statsCommand()}
 }
 
 // usageErr reports a usage mistake (exit code 2).

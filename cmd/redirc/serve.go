@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/redirc/redirc/runtime"
+	"github.com/redirc/redirc/runtime/clicks"
 	"github.com/redirc/redirc/runtime/server"
 )
 
@@ -31,8 +32,8 @@ var serveStarted func(addr, adminAddr string)
 func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "serve",
-		Usage:     "serve redirects from a build directory over HTTP, reloading new builds",
-		ArgsUsage: "[--addr HOST:PORT] DIR",
+		Usage:     "serve redirects from a build directory or URL over HTTP, reloading new builds",
+		ArgsUsage: "[--addr HOST:PORT] DIR|URL",
 		Description: `Answers HTTP requests from the build in DIR (written by "redirc build -o DIR").
 A request a rule matches gets the rule's status and Location; any other
 request goes to --fallback (a static directory or an upstream URL), else 404.
@@ -65,7 +66,9 @@ reload counts and the last reload error, and --addr serves redirects
 only. Keep them off the public internet with --admin-addr 127.0.0.1:9090.
 
 --fallback DIR serves files with http.FileServer; a directory is served as
-its index.html and never listed. --fallback URL proxies misses to that
+its index.html and never listed; where a file exists, it is served instead
+of a Netlify rule written without "!" (unforced), as on Netlify. --fallback
+URL proxies misses to that
 upstream (Host set to the upstream's, X-Forwarded-For/-Host/-Proto added).
 
 Access log (--access-log FILE, "-" for stdout): one line per request
@@ -73,10 +76,29 @@ Access log (--access-log FILE, "-" for stdout): one line per request
 from a buffer; when the buffer is full lines are dropped and counted
 (redirc_events_dropped_total{sink="access_log"}), never waited for.
 
+Clicks (--clicks DIR, --clicks-url URL, both allowed): one record per
+redirect answered (time, host, path, status, referrer host, agent class:
+human, bot, preview or scanner, and a visitor hash salted daily; never the
+client's IP address), queued without blocking and written in batches every
+second by a background goroutine; a full queue drops and counts
+(redirc_clicks_dropped_total). --clicks DIR writes JSON-lines files,
+rotated by size and age, zstd-compressed when closed, fsynced on rotation;
+--clicks-url POSTs NDJSON batches (ClickHouse's "INSERT ... FORMAT
+JSONEachRow" takes them as they are) with retries and a bounded spill.
+--clicks-secret FILE keeps the salt's secret across restarts and servers
+(created if missing), so unique visitors count across them. Summarize
+with "redirc stats".
+
 Memory: the build is held in memory (about its size on disk); during a
 reload the old and the new build are both held. Unless GOGC is set, serve
 runs the GC with GOGC=25 (the build is never scanned, so this is cheap and
 keeps the heap near the build's size); GOMEMLIMIT is honoured.
+
+A build published on a static host (an http(s) URL of a build directory:
+URL/index.json is its index) is served the same way: index.json is polled
+every --poll (10s when 0, with jitter) with conditional requests, and shards
+are fetched on demand and verified, at most --cache-bytes of them held; see
+the README's "Static hosting and replicas".
 
 SIGINT or SIGTERM stops accepting connections and lets requests in flight
 finish (up to --shutdown-timeout); a second signal exits at once.`,
@@ -86,6 +108,9 @@ finish (up to --shutdown-timeout); a second signal exits at once.`,
 			&cli.StringFlag{Name: "admin-prefix", Value: "/.redirc", Usage: "path `PREFIX` of the health and metrics endpoints on --addr (\"\" to serve none there)"},
 			&cli.StringFlag{Name: "fallback", Usage: "where misses go: a static `DIR` or an upstream http(s) URL (default: 404)"},
 			&cli.StringFlag{Name: "access-log", Usage: "write an access log to `FILE` (\"-\": stdout)"},
+			&cli.StringFlag{Name: "clicks", Usage: "record a click per redirect as JSON lines in `DIR` (rotated, zstd-compressed)"},
+			&cli.StringFlag{Name: "clicks-url", Usage: "POST click batches as NDJSON to `URL` (ClickHouse JSONEachRow, log collectors)"},
+			&cli.StringFlag{Name: "clicks-secret", Usage: "`FILE` holding the secret of the visitor-hash salt (created if missing; default: a new secret per process)"},
 			&cli.GenericFlag{Name: "cache-control", Value: &cacheControlFlag{}, Usage: "Cache-Control for a status or class, as `KEY=VALUE`: KEY is 301..410, permanent (301, 308), temporary (302, 303, 307) or gone (410); an empty VALUE sends none; repeatable"},
 			&cli.DurationFlag{Name: "read-header-timeout", Value: 5 * time.Second, Usage: "time allowed to read request headers"},
 			&cli.DurationFlag{Name: "read-timeout", Value: 30 * time.Second, Usage: "time allowed to read a whole request, body included"},
@@ -98,6 +123,10 @@ finish (up to --shutdown-timeout); a second signal exits at once.`,
 			&cli.DurationFlag{Name: "poll", Usage: "also re-read DIR's index this often, for file systems without change events or a DIR that is a symlink swapped in place; DIR is then followed even with --watch=false (0: never)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn or error"},
+			&cli.StringFlag{Name: "cache-bytes", Value: "256MiB", Usage: "for a build served from a URL: the most shard bytes held in memory, least recently used out (`SIZE`: bytes, or with KiB, MiB, GiB)"},
+			&cli.BoolFlag{Name: "preload", Usage: "for a build served from a URL: fetch every shard at start instead of on demand"},
+			&cli.DurationFlag{Name: "fetch-timeout", Value: runtime.DefaultFetchTimeout, Usage: "for a build served from a URL: the longest a request waits for its shard"},
+			&cli.StringFlag{Name: "on-fetch-error", Value: runtime.OnFetchErrorUnavailable, Usage: "for a build served from a URL: what a request whose shard cannot be fetched in time answers: 503 (no CDN caches a wrong 404) or miss (the fallback answers)"},
 		},
 		OnUsageError: cmdUsageError,
 		Action:       runServe,
@@ -182,7 +211,19 @@ var optionFlags = map[string]string{
 
 func runServe(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return usageErr("serve: want exactly one build directory (usage: redirc serve [--addr HOST:PORT] DIR)")
+		return usageErr("serve: want exactly one build directory or URL (usage: redirc serve [--addr HOST:PORT] DIR|URL)")
+	}
+	cacheBytes, err := parseSize(c.String("cache-bytes"))
+	if err != nil || cacheBytes <= 0 {
+		return usageErr("--cache-bytes %q: want a positive size such as 268435456 or 256MiB", c.String("cache-bytes"))
+	}
+	switch c.String("on-fetch-error") {
+	case runtime.OnFetchErrorUnavailable, runtime.OnFetchErrorMiss:
+	default:
+		return usageErr("--on-fetch-error %q: want 503 or miss", c.String("on-fetch-error"))
+	}
+	if c.Duration("fetch-timeout") <= 0 {
+		return usageErr("--fetch-timeout must be positive")
 	}
 	log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
 	if err != nil {
@@ -201,14 +242,20 @@ func runServe(c *cli.Context) error {
 	}
 	prefix := strings.TrimSuffix(c.String("admin-prefix"), "/")
 	opts := server.Options{
-		Addr:              c.String("addr"),
-		AdminAddr:         c.String("admin-addr"),
-		AdminPrefix:       prefix,
-		NoAdmin:           prefix == "",
-		AccessLogFormat:   c.String("log-format"),
-		Logger:            log,
-		NoWatch:           !c.Bool("watch"),
-		Poll:              c.Duration("poll"),
+		Addr:            c.String("addr"),
+		AdminAddr:       c.String("admin-addr"),
+		AdminPrefix:     prefix,
+		NoAdmin:         prefix == "",
+		AccessLogFormat: c.String("log-format"),
+		Logger:          log,
+		NoWatch:         !c.Bool("watch"),
+		Poll:            c.Duration("poll"),
+		Remote: runtime.RemoteOptions{
+			CacheBytes:   cacheBytes,
+			Preload:      c.Bool("preload"),
+			FetchTimeout: c.Duration("fetch-timeout"),
+			OnFetchError: c.String("on-fetch-error"),
+		},
 		Debounce:          c.Duration("debounce"),
 		ReadHeaderTimeout: noLimit("read-header-timeout"),
 		ReadTimeout:       noLimit("read-timeout"),
@@ -217,6 +264,8 @@ func runServe(c *cli.Context) error {
 		MaxHeaderBytes:    c.Int("max-header-bytes"),
 		ShutdownTimeout:   noLimit("shutdown-timeout"),
 	}
+	v := currentVersion()
+	opts.Version, opts.Revision = v.Version, v.Revision
 	if f, ok := c.Generic("cache-control").(*cacheControlFlag); ok {
 		opts.CacheControl = f.set
 	}
@@ -234,6 +283,18 @@ func runServe(c *cli.Context) error {
 		}
 		defer f.Close()
 		opts.AccessLog = f
+	}
+	rec, err := clickRecorder(c, log)
+	if err != nil {
+		return err
+	}
+	if rec != nil {
+		defer func() {
+			if err := rec.Close(); err != nil {
+				log.Warn("redirc: closing the click recorder", "error", err)
+			}
+		}()
+		opts.Clicks = rec
 	}
 	if serveStarted != nil {
 		opts.Started = func(addr, admin net.Addr) {
@@ -297,4 +358,70 @@ func fallback(spec string, log *slog.Logger) (h http.Handler, err error) {
 		return nil, failErr("--fallback: %v", err)
 	}
 	return h, nil
+}
+
+// parseSize parses a byte count: digits, optionally followed by KiB, MiB or
+// GiB (or KB, MB, GB: powers of 1000).
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("size too large")
+	}
+	return n * mult, nil
+}
+
+// clickRecorder returns the click recorder --clicks, --clicks-url and
+// --clicks-secret describe, or nil when neither sink is given.
+func clickRecorder(c *cli.Context, log *slog.Logger) (*clicks.Recorder, error) {
+	dir, url := c.String("clicks"), c.String("clicks-url")
+	if dir == "" && url == "" {
+		if c.String("clicks-secret") != "" {
+			return nil, usageErr("--clicks-secret needs --clicks or --clicks-url")
+		}
+		return nil, nil
+	}
+	var opt clicks.Options
+	if p := c.String("clicks-secret"); p != "" {
+		secret, err := clicks.LoadSecret(p)
+		if err != nil {
+			return nil, failErr("--clicks-secret: %v", err)
+		}
+		opt.Secret = secret
+	}
+	var sinks []clicks.Sink
+	if url != "" {
+		if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+			return nil, usageErr("--clicks-url %q: want an http(s) URL", url)
+		}
+		sinks = append(sinks, clicks.NewHTTPSink(url, clicks.HTTPOptions{}))
+	}
+	if dir != "" {
+		ds, err := clicks.NewDirSink(dir, clicks.DirOptions{})
+		if err != nil {
+			for _, s := range sinks {
+				s.Close()
+			}
+			return nil, failErr("--clicks: %v", err)
+		}
+		sinks = append(sinks, ds)
+	}
+	sink := sinks[0]
+	if len(sinks) > 1 {
+		sink = clicks.Tee(sinks...)
+	}
+	log.Debug("redirc: recording clicks", "dir", dir, "url", url)
+	return clicks.New(sink, opt), nil
 }

@@ -10,18 +10,65 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redirc/redirc/internal/rulekey"
 	"github.com/redirc/redirc/shardfmt"
 )
 
 // CSVHeader is the header row WriteCSV writes; every name is one the CSV
 // manifest reader knows.
-var CSVHeader = []string{"source", "destination", "statusCode", "caseSensitive", "query", "expires"}
+var CSVHeader = []string{"source", "destination", "statusCode", "caseSensitive", "query", "expires", "force"}
 
-// row is one rule of a build, as WriteCSV writes it.
-type row struct {
-	source string
-	ci     bool // case-sensitive
-	rec    shardfmt.Record
+// Rule is one rule of a build, split back into its parts: what a manifest
+// would say to compile to the same key and record.
+type Rule struct {
+	// Key is the lookup key (see internal/rulekey).
+	Key string
+	// Kind, Host and Path are the key's parts: Host is the canonical host
+	// ("" for a rule that applies to any host) and Path the canonical path
+	// as matched (a prefix rule's path has no trailing '/': "" for "/*").
+	Kind rulekey.Kind
+	Host string
+	Path string
+	// Source is a manifest source that compiles back to Key (SourceOf).
+	Source string
+	// CaseSensitive is true for the case-sensitive kinds.
+	CaseSensitive bool
+	// Record is what the rule answers: the destination after chain
+	// flattening, the status, the query and splat flags and the expiry.
+	Record shardfmt.Record
+}
+
+// Rules returns every rule of b, sorted by Source, case-folded rules first
+// among equal sources. The strings point into the build's bytes.
+func Rules(b *shardfmt.Build) ([]Rule, error) {
+	rules := make([]Rule, 0, b.Index.Rules)
+	for i, sh := range b.Shards {
+		for j := range sh.Len() {
+			key, rec := sh.At(j)
+			kind, host, path, err := splitKey(key)
+			if err != nil {
+				return nil, fmt.Errorf("inspect: shard %d entry %d: %w", i, j, err)
+			}
+			src, ci, err := SourceOf(key, b.Index.StrictTrailingSlash)
+			if err != nil {
+				return nil, fmt.Errorf("inspect: shard %d entry %d: %w", i, j, err)
+			}
+			rules = append(rules, Rule{Key: key, Kind: kind, Host: host, Path: path, Source: src, CaseSensitive: ci, Record: rec})
+		}
+	}
+	slices.SortFunc(rules, func(a, b Rule) int {
+		if c := cmp.Compare(a.Source, b.Source); c != 0 {
+			return c
+		}
+		if a.CaseSensitive == b.CaseSensitive {
+			return 0
+		}
+		if a.CaseSensitive {
+			return 1
+		}
+		return -1
+	})
+	return rules, nil
 }
 
 // WriteCSV writes every rule of b as a CSV manifest, sorted by source, with
@@ -33,40 +80,16 @@ type row struct {
 //   - each key becomes a source that normalizes back to it (SourceOf);
 //   - the destination is the one the build answers, after chain flattening,
 //     so the rebuilt rules have no chains left to flatten;
-//   - the status, query flag and expiry are written out, never defaulted.
+//   - the status, query flag and expiry are written out, never defaulted;
+//     an unforced rule (shardfmt.FlagUnforced) has force "false".
 //
-// One case does not round-trip: a host-scoped rule whose chain ran through
-// a rule for any host to a path that a rule of its own host also defines.
-// The compiler followed the chain from the any-host rule, so it stopped
-// before that path; written out, the host-scoped rule now points at it
-// directly and is flattened one hop further.
-//
-// Rows are collected and sorted before writing: about 40 bytes per rule
-// besides the build itself, whose bytes the strings point into.
+// Rules are collected and sorted before writing (Rules): about 100 bytes
+// per rule besides the build itself, whose bytes the strings point into.
 func WriteCSV(w io.Writer, b *shardfmt.Build) error {
-	rows := make([]row, 0, b.Index.Rules)
-	for i, sh := range b.Shards {
-		for j := range sh.Len() {
-			key, rec := sh.At(j)
-			src, ci, err := SourceOf(key, b.Index.StrictTrailingSlash)
-			if err != nil {
-				return fmt.Errorf("inspect: shard %d entry %d: %w", i, j, err)
-			}
-			rows = append(rows, row{src, ci, rec})
-		}
+	rows, err := Rules(b)
+	if err != nil {
+		return err
 	}
-	slices.SortFunc(rows, func(a, b row) int {
-		if c := cmp.Compare(a.source, b.source); c != 0 {
-			return c
-		}
-		if a.ci == b.ci {
-			return 0
-		}
-		if a.ci {
-			return 1
-		}
-		return -1
-	})
 	bw := bufio.NewWriterSize(w, 64<<10)
 	cw := csv.NewWriter(bw)
 	if err := cw.Write(CSVHeader); err != nil {
@@ -74,14 +97,18 @@ func WriteCSV(w io.Writer, b *shardfmt.Build) error {
 	}
 	rec := make([]string, len(CSVHeader))
 	for _, r := range rows {
-		rec[0] = r.source
-		rec[1] = r.rec.Dest
-		rec[2] = strconv.Itoa(int(r.rec.Status))
-		rec[3] = csvBool(r.ci)
-		rec[4] = csvBool(r.rec.Flags&shardfmt.FlagQuery != 0)
+		rec[0] = r.Source
+		rec[1] = r.Record.Dest
+		rec[2] = strconv.Itoa(int(r.Record.Status))
+		rec[3] = csvBool(r.CaseSensitive)
+		rec[4] = csvBool(r.Record.Flags&shardfmt.FlagQuery != 0)
 		rec[5] = ""
-		if r.rec.Expires != 0 {
-			rec[5] = time.Unix(int64(r.rec.Expires), 0).UTC().Format(time.RFC3339)
+		if r.Record.Expires != 0 {
+			rec[5] = time.Unix(int64(r.Record.Expires), 0).UTC().Format(time.RFC3339)
+		}
+		rec[6] = ""
+		if r.Record.Flags&shardfmt.FlagUnforced != 0 {
+			rec[6] = "false"
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("inspect: write CSV: %w", err)

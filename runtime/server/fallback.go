@@ -11,6 +11,10 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"strings"
+	"sync/atomic"
+
+	"github.com/redirc/redirc/runtime"
 )
 
 // ErrBadFallback is wrapped by the errors of FallbackDir and FallbackURL
@@ -29,12 +33,31 @@ func FallbackDir(dir string) (http.Handler, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s is not a directory", ErrBadFallback, dir)
 	}
-	return dirFallback{http.FileServer(noListing{http.Dir(dir)}), dir}, nil
+	files := noListing{http.Dir(dir)}
+	return dirFallback{http.FileServer(files), dir, files}, nil
 }
 
 type dirFallback struct {
 	http.Handler
-	dir string
+	dir   string
+	files noListing
+}
+
+// exists reports whether the fallback would serve a file (or a
+// directory's index.html) for r: an unforced rule yields to it, as on
+// Netlify (runtime.HandlerOptions.Shadowed). It opens the file, as
+// http.FileServer would, only for hits on unforced rules.
+func (d dirFallback) exists(r *http.Request) bool {
+	name := r.URL.Path
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	f, err := d.files.Open(path.Clean(name))
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }
 
 func (d dirFallback) String() string { return "files in " + d.dir }
@@ -63,8 +86,10 @@ func (n noListing) Open(name string) (http.File, error) {
 // upstream rawURL (http or https, with a host, and no query or fragment;
 // a path is prepended to the request's). The upstream gets the request
 // with its Host set to the upstream's and X-Forwarded-For, -Host and
-// -Proto added. An upstream that fails gives 502 Bad Gateway, and a
-// warning on logger (nil: slog.Default()).
+// -Proto added. An upstream that fails gives 502 Bad Gateway, a warning on
+// logger (nil: slog.Default()) and, once given to New in Options.Fallback,
+// a count in redirc_upstream_errors_total (a client that went away is
+// neither).
 func FallbackURL(rawURL string, logger *slog.Logger) (http.Handler, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -76,24 +101,29 @@ func FallbackURL(rawURL string, logger *slog.Logger) (http.Handler, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	rp := &httputil.ReverseProxy{
+	p := &proxyFallback{upstream: u.Redacted()}
+	p.Handler = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			pr.SetXForwarded()
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if !errors.Is(err, context.Canceled) {
+				p.metrics.Load().CountUpstreamError()
 				logger.Warn("redirc: fallback upstream failed", "upstream", u.Redacted(), "path", r.URL.Path, "error", err)
 			}
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	return proxyFallback{rp, u.Redacted()}, nil
+	return p, nil
 }
 
 type proxyFallback struct {
 	http.Handler
 	upstream string
+	// metrics counts the upstream failures (redirc_upstream_errors_total):
+	// those of the last Server the fallback was given to (New sets it).
+	metrics atomic.Pointer[runtime.Metrics]
 }
 
-func (p proxyFallback) String() string { return "proxy to " + p.upstream }
+func (p *proxyFallback) String() string { return "proxy to " + p.upstream }

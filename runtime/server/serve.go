@@ -66,7 +66,7 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	var bg sync.WaitGroup
 	bgCtx, cancelBG := context.WithCancel(ctx)
 	defer func() { cancelBG(); bg.Wait() }()
-	if !s.opts.NoWatch || s.opts.Poll > 0 {
+	if !s.opts.NoWatch || s.opts.Poll > 0 || s.remoteMetrics != nil {
 		bg.Go(func() { s.live.Watch(bgCtx) })
 	}
 

@@ -42,6 +42,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/redirc/redirc/runtime"
 )
 
@@ -101,6 +103,13 @@ type Options struct {
 	// 0 means DefaultAccessLogBuffer.
 	AccessLogBuffer int
 
+	// Clicks, if not nil, receives a runtime.Event for every redirect
+	// answered, on the request's goroutine, without blocking (see
+	// runtime.HandlerOptions.Clicks; a clicks.Recorder is one). Its
+	// metrics are served with the server's when it is a
+	// prometheus.Collector. The caller closes it after Serve returns.
+	Clicks runtime.ClickRecorder
+
 	// Logger receives the server's logs. nil means slog.Default().
 	Logger *slog.Logger
 
@@ -115,6 +124,13 @@ type Options struct {
 	// Debounce is the quiet time after a change in the directory before
 	// reloading (runtime.LiveOptions.Debounce); 0 means its default.
 	Debounce time.Duration
+	// Remote configures serving a build from an HTTP origin, when the
+	// location New is given is an http(s) URL (see runtime.OpenRemote):
+	// shard cache size, preloading, fetch timeout and what a request
+	// whose shard cannot be fetched answers. Its index is polled every
+	// Poll (runtime.DefaultRemotePoll when 0). A nil Remote.Metrics gets
+	// metrics of the server's own, served at /metrics.
+	Remote runtime.RemoteOptions
 	// OnReload, if not nil, is called after each reload attempt that
 	// swapped in a build or was refused, after the server's own handling
 	// (see runtime.LiveOptions.OnReload).
@@ -142,6 +158,20 @@ type Options struct {
 	// NoGCAfterReload turns off the collection run after a reload swapped
 	// out a build (see New).
 	NoGCAfterReload bool
+
+	// Version and Revision describe the binary serving (its release
+	// version and VCS revision), reported as
+	// redirc_build_info{version,revision,goversion} 1 at /metrics, as
+	// Prometheus' build_info convention has it. Only the program knows how
+	// it was built: "" reports "unknown" (version) or "" (revision).
+	Version, Revision string
+	// Registry, if not nil, is where New registers the server's metrics
+	// (Metrics, redirc_build_info, and the Go runtime and process
+	// collectors unless already registered there), and what /metrics
+	// serves: a program with metrics of its own passes its registry and
+	// has one endpoint for all. nil means a registry of the Server's own.
+	// Either way Server.Registry returns it, for more collectors.
+	Registry *prometheus.Registry
 
 	// Started, if not nil, is called by Serve once it accepts connections,
 	// with the addresses of its listeners (admin is nil without one).
@@ -215,10 +245,13 @@ func (o Options) withDefaults() (Options, error) {
 
 // Server serves redirects from a build directory. Create it with New.
 type Server struct {
-	opts    Options // with defaults
-	log     *slog.Logger
-	live    *runtime.Live
-	metrics *runtime.Metrics
+	opts Options // with defaults
+	log  *slog.Logger
+	live *runtime.Live
+	// remoteMetrics counts origin requests and the shard cache of a build
+	// served from an origin (nil for a directory).
+	remoteMetrics *runtime.RemoteMetrics
+	metrics       *runtime.Metrics
 
 	redirects http.Handler // the runtime.Handler, misses to the fallback
 	main      http.Handler // redirects, admin paths and the access log
@@ -227,6 +260,8 @@ type Server struct {
 
 	adminPaths []string // taken on the main address; nil when none
 	access     *runtime.Sink[AccessRecord]
+	registry   *prometheus.Registry
+	metricsH   http.Handler // /metrics: registry in the Prometheus format
 
 	serving   atomic.Bool
 	closeOnce sync.Once
@@ -236,7 +271,10 @@ type Server struct {
 // it now, so that the first requests are answered from it. A directory
 // that does not exist or holds no build yet is not an error: every request
 // is then a miss, and health checks answer 503, until a build lands. Only
-// unusable Options are (as an *OptionError).
+// unusable Options are (as an *OptionError). dir may be the http(s) URL of
+// a published build (see runtime.OpenRemote and Options.Remote): its index
+// is then polled (ListenAndServe follows it even with NoWatch) and its
+// shards fetched on demand, at most Options.Remote.CacheBytes of them held.
 //
 // Memory: a build is held in memory (about its size on disk), and while a
 // reload runs the old and the new build both are. Unless GOGC is set in
@@ -260,14 +298,32 @@ func New(dir string, opts Options) (*Server, error) {
 	if opts.AdminAddr == "" && !opts.NoAdmin {
 		s.adminPaths = AdminPaths(opts.AdminPrefix)
 	}
+	if runtime.IsRemote(dir) && opts.Remote.Metrics == nil {
+		opts.Remote.Metrics = runtime.NewRemoteMetrics()
+	}
+	s.remoteMetrics = opts.Remote.Metrics
 	s.live = runtime.NewLive(dir, runtime.LiveOptions{
+		Remote:   opts.Remote,
 		Debounce: opts.Debounce,
 		Poll:     opts.Poll,
 		Logger:   s.log,
 		Metrics:  s.metrics,
 		OnReload: s.onReload,
 	})
-	s.redirects = runtime.NewHandler(s.live, opts.Fallback, runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics})
+	ho := runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics, Clicks: opts.Clicks}
+	if d, ok := opts.Fallback.(dirFallback); ok {
+		ho.Shadowed = d.exists // unforced (Netlify, no "!") rules yield to files
+	}
+	s.redirects = runtime.NewHandler(s.live, opts.Fallback, ho)
+	if pf, ok := opts.Fallback.(*proxyFallback); ok {
+		pf.metrics.Store(s.metrics) // upstream failures are counted
+	}
+	if s.remoteMetrics != nil {
+		s.metrics.AddCollector(s.remoteMetrics) // origin and shard-cache series
+	}
+	if err := s.registerMetrics(); err != nil {
+		return nil, err
+	}
 	s.admin = s.newAdminHandler()
 	s.healthH = http.HandlerFunc(s.servePublicHealth)
 	if opts.AccessLog != nil {
@@ -335,6 +391,12 @@ func (s *Server) Live() *runtime.Live { return s.live }
 
 // Metrics returns the server's metrics (also served at /metrics).
 func (s *Server) Metrics() *runtime.Metrics { return s.metrics }
+
+// Registry returns the registry /metrics serves (Options.Registry or the
+// Server's own), holding Metrics, redirc_build_info and the Go runtime and
+// process collectors. Register more collectors in it to have them served
+// too (or add them to Metrics with AddCollector).
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // ReservedPaths returns the exact paths the admin endpoints take on the
 // main address, nil when they are not served there.
