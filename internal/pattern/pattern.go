@@ -356,6 +356,7 @@ func parseTemplate(d string, groups, queries int) ([]part, error) {
 			}
 			p.group, p.slash = n, true
 			lit.WriteByte('/')
+			out.WriteByte('/')
 		default:
 			n, err := strconv.Atoi(ref)
 			if err != nil || n < 0 || n > groups {
@@ -364,7 +365,6 @@ func parseTemplate(d string, groups, queries int) ([]part, error) {
 			p.group = n
 		}
 		p.lit = lit.String()
-		out.WriteString(p.lit)
 		if p.group >= 0 && !p.slash {
 			p.path = inHost(out.String())
 		}
