@@ -30,15 +30,6 @@ type lookupCase struct {
 	loc        string
 }
 
-// allocSlack is the allocations a lookup may show under the race
-// detector, whose sync.Pool drops buffers at random.
-func allocSlack() float64 {
-	if raceEnabled {
-		return 1
-	}
-	return 0
-}
-
 func hasWarning(probs []compiler.Problem, line int, text string) bool {
 	for _, p := range probs {
 		if p.Severity == compiler.Warning && p.Pos.Line == line && strings.Contains(p.Msg, text) {
@@ -127,7 +118,9 @@ func TestPassRules(t *testing.T) {
 	// the index tries line 5's regex, whose skeleton is shorter, before
 	// the pass, and regexp allocates its capture positions.)
 	for _, path := range []string{"/archive/a", "/bulk/other"} {
-		if n := testing.AllocsPerRun(100, func() { s.Lookup("", path, "q=1") }); n > allocSlack() {
+		// (Not measured under the race detector: its pools, regexp's
+		// too, drop at random.)
+		if n := testing.AllocsPerRun(100, func() { s.Lookup("", path, "q=1") }); n > 0 && !raceEnabled {
 			t.Errorf("pass %s: %.1f allocations, want 0", path, n)
 		}
 	}
@@ -180,7 +173,9 @@ func TestHostDestinations(t *testing.T) {
 	}
 	// The pattern matched before its host was found bad: at most its
 	// capture positions are allocated, never a Location.
-	if n := testing.AllocsPerRun(100, func() { s.Lookup("a b", "/a/b.php", "") }); n > 1+allocSlack() {
+	// (Not measured under the race detector, whose pools, regexp's too,
+	// drop at random.)
+	if n := testing.AllocsPerRun(100, func() { s.Lookup("a b", "/a/b.php", "") }); n > 1 && !raceEnabled {
 		t.Errorf("bad host: %.1f allocations, want at most 1", n)
 	}
 
