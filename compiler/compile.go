@@ -296,9 +296,13 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 	if i := ctlIndex(in.Destination); i >= 0 {
 		bad("destination contains control character %q at byte %d", in.Destination[i], i)
 	}
-	switch in.Status {
-	case 301, 302, 303, 307, 308, 410:
-	case 0:
+	switch {
+	case in.Pass:
+		if in.Status != 0 || in.Destination != "" || !in.Expires.IsZero() {
+			bad("a Pass rule (no redirect) has no status, destination or expiry")
+		}
+	case in.Status == 301, in.Status == 302, in.Status == 303, in.Status == 307, in.Status == 308, in.Status == 410:
+	case in.Status == 0:
 		bad("missing status")
 	default:
 		bad("status %d is not a redirect status redirc serves (301, 302, 303, 307, 308 or 410)", in.Status)
@@ -346,13 +350,15 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 
 	// Destination.
 	dest := in.Destination
-	if in.Status == 410 {
+	if in.Pass {
+		dest = ""
+	} else if in.Status == 410 {
 		if dest != "" {
 			warnf(probs, in.Pos, "destination %q is ignored: status 410 answers Gone without a Location", dest)
 		}
 		dest = ""
 	} else {
-		d, err := checkDest(dest, r.prefix())
+		d, err := checkDest(dest, r.prefix(), false)
 		if err != nil {
 			bad("%v", err)
 			return false
@@ -420,13 +426,15 @@ func checkPatternRule(r *rule, in *Rule, opt Options, probs *[]Problem) bool {
 		return false
 	}
 	dest := in.Destination
-	if in.Status == 410 {
+	if in.Pass {
+		dest = ""
+	} else if in.Status == 410 {
 		if dest != "" {
 			warnf(probs, in.Pos, "destination %q is ignored: status 410 answers Gone without a Location", dest)
 		}
 		dest = ""
 	} else {
-		d, err := checkDest(dest, true)
+		d, err := checkDest(dest, true, in.Syntax == SyntaxRegex)
 		if err != nil {
 			errorf(probs, in.Pos, "%v", err)
 			return false
@@ -518,8 +526,10 @@ func checkHost(h string) error {
 }
 
 // checkDest validates a destination and returns it as it will be sent in a
-// Location header: raw spaces and non-ASCII bytes percent-encoded.
-func checkDest(d string, prefix bool) (string, error) {
+// Location header: raw spaces and non-ASCII bytes percent-encoded. With
+// refs (a SyntaxRegex destination), "${…}" references are kept as they
+// are, and "${host}" may be (part of) the host.
+func checkDest(d string, prefix, refs bool) (string, error) {
 	if d == "" {
 		return "", fmt.Errorf("missing destination")
 	}
@@ -539,7 +549,11 @@ func checkDest(d string, prefix bool) (string, error) {
 		if scheme != "http" && scheme != "https" {
 			return "", fmt.Errorf("destination %q: only http and https destinations are allowed", d)
 		}
-		u, err := url.Parse(strings.ReplaceAll(d, ":splat", "splat"))
+		probe := strings.ReplaceAll(d, ":splat", "splat")
+		if refs {
+			probe = probeRefs(probe)
+		}
+		u, err := url.Parse(probe)
 		if err != nil || u.Host == "" {
 			return "", fmt.Errorf("destination %q is not a valid URL", d)
 		}
@@ -555,7 +569,62 @@ func checkDest(d string, prefix bool) (string, error) {
 			return "", fmt.Errorf("destination %q has a host with '\\' or '@'", d)
 		}
 	}
+	if refs {
+		return encodeDestRefs(d), nil
+	}
 	return encodeDest(d), nil
+}
+
+// probeRefs stands in for the references of a regex destination, for
+// url.Parse: "${host}" is a host name, any other "${…}" a piece of path.
+func probeRefs(d string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(d, "${")
+		j := strings.IndexByte(d[max(i, 0):], '}')
+		if i < 0 || j < 0 {
+			break
+		}
+		b.WriteString(d[:i])
+		if d[i:i+j+1] == "${host}" {
+			b.WriteString("host.invalid")
+		} else {
+			b.WriteString("/x")
+		}
+		d = d[i+j+1:]
+	}
+	b.WriteString(d)
+	return b.String()
+}
+
+// encodeDestRefs is encodeDest keeping "${name}" references (a name of
+// letters, digits and '_') as they are.
+func encodeDestRefs(d string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(d, "${")
+		if i < 0 {
+			break
+		}
+		n := 2
+		for i+n < len(d) && isRefByte(d[i+n]) {
+			n++
+		}
+		if i+n >= len(d) || d[i+n] != '}' || n == 2 {
+			b.WriteString(encodeDest(d[:i+2]))
+			d = d[i+2:]
+			continue
+		}
+		b.WriteString(encodeDest(d[:i]))
+		b.WriteString(d[i : i+n+1])
+		d = d[i+n+1:]
+	}
+	b.WriteString(encodeDest(d))
+	return b.String()
+}
+
+func isRefByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
 }
 
 // encodeDest percent-encodes the bytes that may not appear raw in a

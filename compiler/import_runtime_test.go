@@ -2,45 +2,26 @@ package compiler
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/redirc/redirc/runtime"
 )
 
-// runtimeSet compiles rules and opens the build, for checking the real
-// lookup against the reference evaluator. It skips the test, saying so,
-// only where the pattern tier refuses rules for a construct it does not
-// implement yet.
+// runtimeSet compiles rules, writes the build and opens it, for checking
+// the real lookup against the reference evaluator and the corpora's
+// expected answers.
 func runtimeSet(t *testing.T, rules []Rule) *runtime.Set {
 	t.Helper()
 	b, probs, err := Compile(rules, Options{})
 	if err != nil {
-		// What the importers emit and the pattern tier does not compile
-		// yet (see Rule): Pass rules, "${host}", "${0}". Anything else
-		// is a failure.
-		gaps := map[string]int{}
-		other := 0
 		for _, p := range probs {
-			if p.Severity != Error {
-				continue
-			}
-			switch in := rulesAt(rules, p.Pos); {
-			case in != nil && in.Pass:
-				gaps["Pass"]++
-			case in != nil && strings.Contains(in.Destination, "${host}"):
-				gaps["${host}"]++
-			case in != nil && strings.Contains(in.Destination, "${0}"):
-				gaps["${0}"]++
-			default:
-				other++
+			if p.Severity == Error {
 				t.Errorf("Compile: %s", p)
 			}
 		}
-		if other == 0 {
-			t.Skipf("the pattern tier does not compile these importer rules yet: %v; the reference evaluator's answers stand alone", gaps)
-		}
-		t.FailNow()
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	if err := b.WriteDir(dir); err != nil {
@@ -187,11 +168,52 @@ func TestImportRuntimeCloudflare(t *testing.T) {
 	runtimeAgrees(t, rules, "other.example", []string{"/about", "/docs/a"})
 }
 
-func rulesAt(rules []Rule, p Pos) *Rule {
-	for i := range rules {
-		if rules[i].Pos == p {
-			return &rules[i]
+// TestImportRuntimePythonDocsHurl replays the python-docs Hurl suite (8,976
+// requests) through the real build: Pass rules, "${host}" and "${0}"
+// destinations answer as nginx does.
+func TestImportRuntimePythonDocsHurl(t *testing.T) {
+	dir := rdCorpus(t, "python-docs-nginx")
+	rules, _ := readCorpusRules(t, dir+"/nginx.docs-redirects.conf", ReadOptions{SkipUnsupported: true})
+	set := runtimeSet(t, rules)
+	if set.Index().Patterns == nil {
+		t.Fatal("the build has no pattern file")
+	}
+	hurlAgree(t, dir, func(host, path, query string) (int, string, string) {
+		r := set.Lookup(host, path, query)
+		return r.Status, r.Location, "the build"
+	})
+}
+
+// TestImportRuntimeCordova checks the cordova .htaccess's answers through
+// the real build, "RewriteRule ^archive/ - [L]" (a Pass rule) included.
+func TestImportRuntimeCordova(t *testing.T) {
+	rules, _ := readCorpusRules(t, rdCorpus(t, "cordova-docs-htaccess")+"/cordova-docs.htaccess", ReadOptions{SkipUnsupported: true})
+	set := runtimeSet(t, rules)
+	for _, c := range []string{
+		"/archive/docs/en/6.x/index.html 0",
+		// "^.*/plugins/authors.html$" (line 1738) would redirect it:
+		// "RewriteRule ^archive/ - [L]" (line 36) stops first.
+		"/archive/docs/en/6.x/plugins/authors.html 0",
+		"/docs 301 /docs/en/latest/",
+		"/docs/ja/ 301 /docs/en/latest/",
+		"/docs/en/dev/guide/x.html 301 /docs/en/latest/guide/x.html",
+		"/docs/zh/3.1.0/index.html 302 /archive/docs/zh-tw/3.1.0/index.html",
+		"/docs/en/6.0.0/x.html 301 /archive/docs/en/6.x/x.html",
+		"/docs/en/latest/plugins/authors.html 301 /docs/en/latest/guide/hybrid/plugins/index.html#publishing-plugins",
+		"/docs/en/latest/ 0",
+		"/docs/en/latest/x?a=1 0",
+		"/docs/en/dev/x?a=1 301 /docs/en/latest/x?a=1",
+	} {
+		f := strings.Fields(c)
+		p, q, _ := strings.Cut(f[0], "?")
+		status, _ := strconv.Atoi(f[1])
+		loc := ""
+		if len(f) > 2 {
+			loc = f[2]
+		}
+		got := set.Lookup("cordova.apache.org", p, q)
+		if got.Status != status || got.Location != loc {
+			t.Errorf("%s: build answers %d %q, want %d %q", f[0], got.Status, got.Location, status, loc)
 		}
 	}
-	return nil
 }

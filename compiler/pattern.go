@@ -18,7 +18,7 @@ import (
 // importer ranked (Order). Other rules keep the bulk precedence: exact
 // rules, then prefix rules, longest first.
 func (in *Rule) ordered() bool {
-	return in.FirstMatch || in.Order != 0 || in.Syntax != SyntaxPath
+	return in.FirstMatch || in.Order != 0 || in.Syntax != SyntaxPath || in.Pass
 }
 
 // checkPattern translates an ordered rule's source and destination into a
@@ -56,13 +56,20 @@ func checkPattern(r *rule, in *Rule, host, path string, opt Options, probs *[]Pr
 	}
 	spec := pattern.Spec{Host: host, Re: src.Re, Fold: src.Fold, Segs: src.Segs, Tail: src.Tail,
 		Query: query, Status: in.Status, Flags: r.flags &^ shardfmt.FlagSplat, Expires: r.exp}
-	if in.Status != 410 {
+	if in.Pass {
+		spec.Status, spec.Flags, spec.Expires = 0, 0, 0
+	} else if in.Status != 410 {
 		tmpl, err := src.Template(r.dest, query)
 		if err != nil {
 			errorf(probs, in.Pos, "destination %q: %v", in.Destination, err)
 			return false
 		}
-		if hostEnd := destHostEnd(tmpl); strings.Contains(tmpl[:hostEnd], "${") {
+		// "${host}" is the request's host (pattern.ValidHost checks it),
+		// and "${0}" right after the host is the whole path (the pattern
+		// tier makes it begin with '/'); any other reference in the host
+		// would let a request choose it.
+		hostPart := strings.TrimSuffix(tmpl[:destHostEnd(tmpl)], "${0}")
+		if strings.Contains(strings.ReplaceAll(hostPart, "${host}", ""), "${") {
 			errorf(probs, in.Pos, "destination %q puts a capture in the host: a request could choose where it is sent", in.Destination)
 			return false
 		}
@@ -147,7 +154,8 @@ func (c *checked) orderRules() {
 			continue
 		}
 		firstSrc[sk] = r
-		if in.Syntax != SyntaxPath || r.prefix() || len(in.QueryMatch) > 0 {
+		if in.Syntax != SyntaxPath || r.prefix() || len(in.QueryMatch) > 0 || in.Pass {
+			// A pass has no record in the exact tier: it stays a pattern.
 			continue
 		}
 		if prev, ok := firstKey[r.key]; ok {
@@ -296,7 +304,7 @@ func (c *checked) lowerPrefixes(folded *pattern.Index, pats []*pattern.Pattern, 
 	var ranks []int
 	for rank, r := range c.ord {
 		in := c.src(r)
-		if dropped[rank] || in.Syntax != SyntaxPath || !r.prefix() || len(in.QueryMatch) > 0 {
+		if dropped[rank] || in.Syntax != SyntaxPath || !r.prefix() || len(in.QueryMatch) > 0 || in.Pass {
 			continue
 		}
 		sub := pattern.FoldString(pattern.Subject(r.path()))

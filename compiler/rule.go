@@ -80,8 +80,12 @@ type Rule struct {
 	// the site): an nginx location that does not redirect, an Apache
 	// "RewriteRule PATTERN - [L]", or the catch-all that keeps a
 	// host-scoped nginx server from falling through to the default
-	// server's rules. Status is 0 and Destination empty. (The pattern
-	// tier does not compile Pass rules yet.)
+	// server's rules. Status is 0, Destination empty and Expires zero;
+	// Query and Unforced do not apply. A Pass rule always stays in the
+	// pattern tier (it is never lowered to an exact or prefix rule), and
+	// its "no redirect" ends the whole lookup: no later rule of any
+	// ordered list, and no any-host bulk prefix rule, is tried. A rule
+	// with Pass set is in an ordered list.
 	Pass bool
 }
 
@@ -106,10 +110,17 @@ const (
 	// request path percent-decoded, as nginx's $uri and Apache's
 	// URL-path are; it is not anchored unless it anchors itself. The
 	// destination refers to captures as "$1".."$9" and "$name" (as the
-	// pattern tier reads them), "$$" is a "$"; importers also emit "${0}"
-	// for the whole match and "${host}" for the request's host (lower
-	// case, without port: nginx's $host; importers refuse it as a capture
-	// name), which the pattern tier does not compile yet.
+	// pattern tier reads them), "$$" is a "$"; "$0" or "${0}" is the
+	// whole match (importers use it for $request_uri and $uri), and
+	// "$host" or "${host}" the request's host (lower case, without port:
+	// nginx's $host; no capture may be named "host"). Neither may put a
+	// request's choice in the destination's host: "${host}" may be (part
+	// of) it, "${0}" may only end it (it is then made to begin with '/'),
+	// other references may not appear in it. A request whose Host is not
+	// a valid host name (internal/pattern.ValidHost: CR, LF, '/', '@',
+	// spaces, empty, ...) gets no redirect from a "${host}" rule that
+	// matches it, never a Location built from that Host. Only SyntaxRegex
+	// destinations read these references.
 	// CaseSensitive false matches case-insensitively (nginx "~*", Apache
 	// [NC]).
 	SyntaxRegex

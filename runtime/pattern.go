@@ -27,8 +27,10 @@ const maxScratch = 64 << 10
 
 // findPattern answers a request from the build's pattern rules: the one
 // of lowest rank that matches (internal/pattern.Index). h is the canonical
-// host (nil for none) and cp the canonical, case-preserving path. It
-// allocates only on a match (the Location, and the capture positions).
+// host (nil for none) and cp the canonical, case-preserving path. ok
+// reports that a pattern matched, which ends the lookup even when its
+// answer is "no redirect" (a pass, see patternAnswer). It allocates only
+// on a redirect (the Location, and the capture positions).
 func (s *Set) findPattern(h, cp []byte, rawQuery string, now time.Time) (Result, bool) {
 	sc := patPool.Get().(*patScratch)
 	sub := pattern.AppendSubject(sc.sub[:0], cp)
@@ -44,7 +46,7 @@ func (s *Set) findPattern(h, cp []byte, rawQuery string, now time.Time) (Result,
 	p, m := s.pat.LookupInto(sc.caps[:0], host, sub, fold, rawQuery)
 	var r Result
 	if p != nil {
-		r = patternAnswer(p, sub, m, rawQuery, now)
+		r = patternAnswer(p, host, sub, m, rawQuery, now)
 	}
 	if cap(sub) <= maxScratch && cap(fold) <= maxScratch {
 		sc.sub, sc.fold = sub[:0], fold[:0]
@@ -53,7 +55,14 @@ func (s *Set) findPattern(h, cp []byte, rawQuery string, now time.Time) (Result,
 	return r, p != nil
 }
 
-func patternAnswer(p *pattern.Pattern, sub []byte, m []int, rawQuery string, now time.Time) Result {
+// patternAnswer is the answer of the pattern that matched first. A pass,
+// and a pattern whose destination needs the request's host when that is
+// not a valid host name (pattern.ValidHost), answer "no redirect": the
+// zero Result, which ends the lookup.
+func patternAnswer(p *pattern.Pattern, host, sub []byte, m []int, rawQuery string, now time.Time) Result {
+	if p.Pass() {
+		return Result{}
+	}
 	unforced := p.Flags&shardfmt.FlagUnforced != 0
 	if p.Expires != 0 {
 		if now.IsZero() {
@@ -66,5 +75,9 @@ func patternAnswer(p *pattern.Pattern, sub []byte, m []int, rawQuery string, now
 	if p.Status == 410 {
 		return Result{Status: 410, Unforced: unforced}
 	}
-	return Result{Status: p.Status, Location: p.Expand(sub, m, rawQuery, p.Flags&shardfmt.FlagQuery != 0), Unforced: unforced}
+	loc, ok := p.ExpandHost(host, sub, m, rawQuery, p.Flags&shardfmt.FlagQuery != 0)
+	if !ok {
+		return Result{}
+	}
+	return Result{Status: p.Status, Location: loc, Unforced: unforced}
 }

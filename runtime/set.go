@@ -78,10 +78,11 @@ func Open(dir string) (*Set, error) {
 func newSet(b *shardfmt.Build) *Set {
 	ix := b.Index
 	return &Set{
-		build:             b,
-		ix:                ix,
-		strict:            ix.StrictTrailingSlash,
-		hostRules:         ix.HostRules,
+		build:  b,
+		ix:     ix,
+		strict: ix.StrictTrailingSlash,
+		// A "${host}" destination needs the request's host too.
+		hostRules:         ix.HostRules || b.Patterns.NeedHost(),
 		caseRules:         ix.CaseSensitiveRules,
 		prefixRules:       ix.PrefixRules,
 		maxPrefixSegments: ix.MaxPrefixSegments,

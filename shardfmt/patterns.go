@@ -92,7 +92,7 @@ func EncodePatterns(specs []pattern.Spec) ([]byte, error) {
 }
 
 func checkSpec(s pattern.Spec) (*pattern.Pattern, error) {
-	if s.Flags&^(FlagQuery|FlagUnforced) != 0 {
+	if s.Flags&^(FlagQuery|FlagUnforced) != 0 || s.Status == 0 && s.Flags != 0 {
 		return nil, fmt.Errorf("flags %#x", s.Flags)
 	}
 	if s.Host != "" && (len(s.Host) > 255 || bytes.ContainsAny([]byte(s.Host), "/\x00")) {

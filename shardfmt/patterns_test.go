@@ -109,3 +109,44 @@ func FuzzDecodePatterns(f *testing.F) {
 		}
 	})
 }
+
+// TestPatternsPassAndHost: passes (status 0) and "${host}"/"${0}"
+// destinations round-trip; a pass with a destination, flags or an expiry
+// is ErrCorrupt.
+func TestPatternsPassAndHost(t *testing.T) {
+	b, err := EncodePatterns([]pattern.Spec{
+		{Rank: 0, Re: "^/archive/", Segs: []string{"archive"}, Tail: true},
+		{Rank: 1, Re: "^/(.*)$", Tail: true, Dest: "https://${host}${0}", Status: 301},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := DecodePatterns(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/archive/x": "", "/docs/x": "https://a.example/docs/x"} {
+		sub := []byte(path)
+		p, m := ix.Lookup(nil, sub, nil, "")
+		if p == nil {
+			t.Fatalf("%s: no match", path)
+		}
+		if loc, ok := p.ExpandHost([]byte("a.example"), sub, m, "", false); !ok || loc != want || p.Pass() != (want == "") {
+			t.Errorf("%s: %q %v (pass %v), want %q", path, loc, ok, p.Pass(), want)
+		}
+	}
+	if !ix.NeedHost() {
+		t.Error("NeedHost false")
+	}
+	good := string(b)
+	for _, bad := range []string{
+		strings.Replace(good, `"status":0`, `"status":0,"dest":"/x"`, 1),
+		strings.Replace(good, `"status":0`, `"status":0,"flags":1`, 1),
+		strings.Replace(good, `"status":0`, `"status":0,"expires":5`, 1),
+		strings.Replace(good, `${host}`, `${hostname}`, 1),
+	} {
+		if _, err := DecodePatterns([]byte(bad)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%.120q: err = %v, want ErrCorrupt", bad, err)
+		}
+	}
+}

@@ -52,11 +52,14 @@ type Spec struct {
 	// Value does not begin with ':', equal Value.
 	Query []QueryCond
 	// Dest is the destination template: literal text with "${N}" for
-	// capture group N of Re, "${qN}" for the value of Query[N], "${/N}"
-	// for group N preceded by a '/' that is dropped when the group is
-	// empty, and "$$" for a '$'. Empty for 410.
+	// capture group N of Re (0: the whole match), "${qN}" for the value of
+	// Query[N], "${/N}" for group N preceded by a '/' that is dropped when
+	// the group is empty, "${host}" for the request's canonical host (see
+	// ExpandHost) and "$$" for a '$'. Empty for 410 and for a pass.
 	Dest string
-	// Status is the HTTP status; Flags are shardfmt record flags
+	// Status is the HTTP status, or 0 for a pass: a pattern that, when it
+	// is the first to match, answers "no redirect" (see Pass). Flags are
+	// shardfmt record flags
 	// (FlagQuery appends the request's query string); Expires, when not
 	// zero, is the Unix time after which the pattern answers 410.
 	Status  int
@@ -75,8 +78,8 @@ type Pattern struct {
 	Spec
 	re   atomic.Pointer[regexp.Regexp] // compiled when first needed (Regexp)
 	tmpl []part
-	// references in tmpl to captures and to query values
-	groupRefs, queryRefs int
+	// references in tmpl to captures, to query values and to the host
+	groupRefs, queryRefs, hostRefs int
 	// fast says Re is exactly shapeRe(Segs, Fold, Tail): the skeleton is
 	// the whole pattern, matched by matchShape without regexp.
 	fast bool
@@ -213,6 +216,11 @@ type part struct {
 	group int  // capture group, or -1
 	query int  // query condition, or -1
 	slash bool // lit ends in a '/' dropped when the group is empty
+	host  bool // the request's host follows lit
+	// path says the group follows a scheme and host ("https://h${0}"):
+	// it is given a leading '/' if it has none, so that it can only be
+	// the path.
+	path bool
 }
 
 // Compile checks and compiles a Spec. Every error describes what is wrong
@@ -268,6 +276,10 @@ func check(s Spec, groups int) (*Pattern, error) {
 		}
 	}
 	switch s.Status {
+	case 0:
+		if s.Dest != "" || s.Expires != 0 {
+			return nil, fmt.Errorf("a pass (status 0) with a destination or an expiry")
+		}
 	case 301, 302, 303, 307, 308:
 		if s.Dest == "" {
 			return nil, fmt.Errorf("status %d without a destination", s.Status)
@@ -297,6 +309,9 @@ func check(s Spec, groups int) (*Pattern, error) {
 		if pt.query >= 0 {
 			p.queryRefs++
 		}
+		if pt.host {
+			p.hostRefs++
+		}
 	}
 	return p, nil
 }
@@ -304,14 +319,17 @@ func check(s Spec, groups int) (*Pattern, error) {
 func parseTemplate(d string, groups, queries int) ([]part, error) {
 	var parts []part
 	var lit strings.Builder
+	var out strings.Builder // the template so far, with "h" for the host
 	for i := 0; i < len(d); i++ {
 		c := d[i]
 		if c != '$' {
 			lit.WriteByte(c)
+			out.WriteByte(c)
 			continue
 		}
 		if i+1 < len(d) && d[i+1] == '$' {
 			lit.WriteByte('$')
+			out.WriteByte('$')
 			i++
 			continue
 		}
@@ -323,6 +341,8 @@ func parseTemplate(d string, groups, queries int) ([]part, error) {
 		i += end
 		p := part{group: -1, query: -1}
 		switch {
+		case ref == "host":
+			p.host = true
 		case strings.HasPrefix(ref, "q"):
 			n, err := strconv.Atoi(ref[1:])
 			if err != nil || n < 0 || n >= queries {
@@ -336,6 +356,7 @@ func parseTemplate(d string, groups, queries int) ([]part, error) {
 			}
 			p.group, p.slash = n, true
 			lit.WriteByte('/')
+			out.WriteByte('/')
 		default:
 			n, err := strconv.Atoi(ref)
 			if err != nil || n < 0 || n > groups {
@@ -344,6 +365,10 @@ func parseTemplate(d string, groups, queries int) ([]part, error) {
 			p.group = n
 		}
 		p.lit = lit.String()
+		if p.group >= 0 && !p.slash {
+			p.path = inHost(out.String())
+		}
+		out.WriteString("h")
 		lit.Reset()
 		parts = append(parts, p)
 	}
@@ -351,6 +376,13 @@ func parseTemplate(d string, groups, queries int) ([]part, error) {
 		parts = append(parts, part{lit: lit.String(), group: -1, query: -1})
 	}
 	return parts, nil
+}
+
+// inHost reports whether a template so far ends inside an absolute URL's
+// scheme and host (no '/', '?' or '#' after "://").
+func inHost(s string) bool {
+	i := strings.Index(s, "://")
+	return i >= 0 && !strings.ContainsAny(s[i+3:], "/?#")
 }
 
 // never matches nothing.
@@ -416,6 +448,13 @@ func (p *Pattern) MatchInto(dst []int, host, subject []byte, rawQuery string) ([
 	if len(p.Query) > 0 && !p.queryOK(rawQuery) {
 		return nil, false
 	}
+	if p.Status == 0 && !p.fast {
+		// A pass needs no captures: Match does not allocate them.
+		if p.Regexp().Match(subject) {
+			return passMatch, true
+		}
+		return nil, false
+	}
 	var m []int
 	if p.fast {
 		m = p.matchShape(dst, subject)
@@ -425,16 +464,32 @@ func (p *Pattern) MatchInto(dst []int, host, subject []byte, rawQuery string) ([
 	return m, m != nil
 }
 
-// Expand returns the Location for a match m of subject (nil for a 410
-// pattern); withQuery appends rawQuery as the FlagQuery rule asks.
+// Expand is ExpandHost without a request host: a pattern whose
+// destination uses "${host}" gives "".
 func (p *Pattern) Expand(subject []byte, m []int, rawQuery string, appendQuery bool) string {
-	if p.Status == 410 {
-		return ""
+	loc, _ := p.ExpandHost(nil, subject, m, rawQuery, appendQuery)
+	return loc
+}
+
+// ExpandHost returns the Location for a match m of subject ("" for a 410
+// pattern and for a pass); appendQuery appends rawQuery as the FlagQuery
+// rule asks. host is the request's canonical host (urlnorm.AppendHost),
+// which "${host}" stands for: when the destination uses it and host is not
+// a valid host name (ValidHost: empty, or holding anything but letters,
+// digits, '-', '_' and dots between labels, or an IPv6 literal), ok is
+// false and there is no Location: the caller answers "no redirect", so a
+// hostile Host header never reaches a Location.
+func (p *Pattern) ExpandHost(host, subject []byte, m []int, rawQuery string, appendQuery bool) (loc string, ok bool) {
+	if p.Status == 410 || p.Status == 0 {
+		return "", true
 	}
-	// One buffer big enough for every capture escaped (3 bytes per byte)
-	// and the query: the Location is its only allocation besides the
-	// capture positions.
-	b := make([]byte, 0, len(p.Dest)+3*len(subject)*p.groupRefs+3*len(rawQuery)*(p.queryRefs+1)+2)
+	if p.hostRefs > 0 && !ValidHost(host) {
+		return "", false
+	}
+	// One buffer big enough for every capture escaped (3 bytes per byte),
+	// the host and the query: the Location is its only allocation
+	// besides the capture positions.
+	b := make([]byte, 0, len(p.Dest)+3*len(subject)*p.groupRefs+len(host)*p.hostRefs+3*len(rawQuery)*(p.queryRefs+1)+2)
 	for _, pt := range p.tmpl {
 		switch {
 		case pt.group >= 0:
@@ -444,6 +499,9 @@ func (p *Pattern) Expand(subject []byte, m []int, rawQuery string, appendQuery b
 				lit = lit[:len(lit)-1]
 			}
 			b = append(b, lit...)
+			if pt.path && (s < 0 || e <= s || subject[s] != '/') {
+				b = append(b, '/')
+			}
 			if s >= 0 && e > s {
 				b = urlnorm.AppendPath(b, unsafe.String(&subject[s], e-s), false)
 			}
@@ -451,6 +509,9 @@ func (p *Pattern) Expand(subject []byte, m []int, rawQuery string, appendQuery b
 			b = append(b, pt.lit...)
 			v, _ := queryValue(rawQuery, p.Query[pt.query].Key)
 			b = urlnorm.AppendPath(b, v, false)
+		case pt.host:
+			b = append(b, pt.lit...)
+			b = append(b, host...)
 		default:
 			b = append(b, pt.lit...)
 		}
@@ -459,13 +520,13 @@ func (p *Pattern) Expand(subject []byte, m []int, rawQuery string, appendQuery b
 		b = appendRawQuery(b, rawQuery)
 	}
 	if len(b) == 0 {
-		return ""
+		return "", true
 	}
-	loc := unsafe.String(&b[0], len(b)) // b is not written again
+	loc = unsafe.String(&b[0], len(b)) // b is not written again
 	if strings.HasPrefix(loc, "//") || strings.HasPrefix(loc, "/\\") {
 		loc = "/" + strings.TrimLeft(loc, "/\\")
 	}
-	return loc
+	return loc, true
 }
 
 // appendRawQuery appends a query string to loc before any fragment, as

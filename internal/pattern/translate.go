@@ -503,11 +503,15 @@ func Regex(expr string, caseSensitive bool) (*Source, error) {
 	}
 	s := &Source{Re: re, Tail: true, names: map[string]int{}, syntax: 'r', Groups: t.MaxCap()}
 	for i, n := range t.CapNames() {
+		if n == "host" {
+			return nil, fmt.Errorf("a capture named \"host\": the name is kept for the request's host")
+		}
 		if n != "" {
 			s.names[n] = i
 		}
 	}
-	for i := 1; i <= s.Groups; i++ {
+	// "$0" is the whole match, as in nginx and Apache.
+	for i := 0; i <= s.Groups; i++ {
 		s.names[strconv.Itoa(i)] = i
 	}
 	s.Segs, s.Tail, s.Fold = regexSkeleton(t)
@@ -516,7 +520,8 @@ func Regex(expr string, caseSensitive bool) (*Source, error) {
 
 // Template translates a destination for this source into a Spec.Dest
 // template: Netlify ":name" and ":splat", path-to-regexp ":name" (with an
-// optional modifier) and "$N", regex "$N", "$name" and "${name}". query
+// optional modifier) and "$N", regex "$N", "$name" and "${name}" ("$0" the
+// whole match, "$host" or "${host}" the request's host). query
 // names the query conditions' captures (":name" values) by position.
 func (s *Source) Template(dest string, query []QueryCond) (string, error) {
 	qnames := map[string]int{}
@@ -547,6 +552,11 @@ func (s *Source) Template(dest string, query []QueryCond) (string, error) {
 			}
 			if name == "" {
 				b.WriteString("$$")
+				continue
+			}
+			if name == "host" && s.syntax == 'r' {
+				b.WriteString("${host}") // the request's host (Spec.Dest)
+				i = j - 1
 				continue
 			}
 			g, ok := s.names[name]
