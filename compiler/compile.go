@@ -42,6 +42,10 @@ type Options struct {
 	// metrics endpoints, say); a rule on one is reported as a Warning and
 	// kept. None by default: the compiler knows no server.
 	Reserved []Reserved
+	// Progress, when not nil, is called from CompileFiles as it goes
+	// (from one goroutine at a time); it must return quickly. The
+	// library prints nothing itself.
+	Progress func(Progress)
 }
 
 // DefaultShardRules is the default target number of rules per shard.

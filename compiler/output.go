@@ -47,13 +47,23 @@ func (b *Build) WriteDir(dir string) error {
 // WriteDirContext is WriteDir waiting for the output directory's lock until
 // ctx is done (then the error wraps ErrDirLocked and ctx's cause). Once the
 // lock is held, the write runs to the end: ctx does not interrupt it.
-func (b *Build) WriteDirContext(ctx context.Context, dir string) (err error) {
+func (b *Build) WriteDirContext(ctx context.Context, dir string) error {
+	written, err := writeDir(ctx, dir, b.Index, func(i int) ([]byte, error) { return b.Shards[i], nil })
+	if err == nil {
+		b.Stats.Written = written
+	}
+	return err
+}
+
+// writeDir is WriteDirContext for the build ix whose shard i is shard(i).
+// It returns the number of shard files written.
+func writeDir(ctx context.Context, dir string, ix *shardfmt.Index, shard func(i int) ([]byte, error)) (written int, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating output directory: %w", err)
+		return 0, fmt.Errorf("creating output directory: %w", err)
 	}
 	unlock, err := lockDir(ctx, dir)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer unlock()
 	prev := previousShards(dir)
@@ -69,16 +79,19 @@ func (b *Build) WriteDirContext(ctx context.Context, dir string) (err error) {
 			}
 		}
 	}()
-	written := 0
 	// Writes wait on the disk, not the CPU: more workers than cores.
-	err = parallel(len(b.Shards), 8, func(i int) error {
-		name := b.Index.Shards[i].File
+	err = parallel(len(ix.Shards), 8, func(i int) error {
+		img, err := shard(i)
+		if err != nil {
+			return err
+		}
+		name := ix.Shards[i].File
 		path := filepath.Join(dir, name)
 		fi, statErr := os.Lstat(path)
-		if statErr == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(b.Shards[i])) && sameContent(path, b.Shards[i]) {
+		if statErr == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(img)) && sameContent(path, img) {
 			return nil
 		}
-		if err := writeAtomic(dir, name, b.Shards[i]); err != nil {
+		if err := writeAtomic(dir, name, img); err != nil {
 			return err
 		}
 		mu.Lock()
@@ -90,32 +103,31 @@ func (b *Build) WriteDirContext(ctx context.Context, dir string) (err error) {
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	idx, err := b.Index.Marshal()
+	idx, err := ix.Marshal()
 	if err != nil {
-		return fmt.Errorf("encoding index: %w", err)
+		return 0, fmt.Errorf("encoding index: %w", err)
 	}
 	if err := syncDir(dir); err != nil {
-		return err
+		return 0, err
 	}
 	if err := writeAtomic(dir, shardfmt.IndexFileName, idx); err != nil {
-		return err
+		return 0, err
 	}
 	created = nil // the new build is live: nothing to undo from here on
-	b.Stats.Written = written
 	if err := syncDir(dir); err != nil {
-		return err
+		return written, err
 	}
-	keep := make(map[string]bool, len(b.Index.Shards)+len(prev))
-	for _, s := range b.Index.Shards {
+	keep := make(map[string]bool, len(ix.Shards)+len(prev))
+	for _, s := range ix.Shards {
 		keep[s.File] = true
 	}
 	for _, f := range prev {
 		keep[f] = true
 	}
 	removeStale(dir, keep)
-	return nil
+	return written, nil
 }
 
 // previousShards lists the shard files of the build currently in dir.

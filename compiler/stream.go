@@ -1,0 +1,1042 @@
+package compiler
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/redirc/redirc/internal/rulekey"
+	"github.com/redirc/redirc/internal/urlnorm"
+	"github.com/redirc/redirc/shardfmt"
+)
+
+// This file is the streaming build (CompileFiles): rules go from the
+// readers to per-bucket spill files without ever being held all at once,
+// and each bucket is then checked and encoded on its own.
+//
+// Passes, each bounded by one bucket's rules per worker:
+//
+//  1. read: the readers hand rules over in batches; workers check each
+//     rule (checkRule, which needs no other rule) and encode it as a
+//     compact record; one writer appends the records, in file order, to
+//     the spill file of the key's bucket. A bucket is a pure function of
+//     the key's hash: the top bits of its shard number over 65536 shards
+//     (ShardOf over maxShards), so that every shard count the rule count
+//     may give later (a power of two up to 65536) splits buckets or
+//     groups them without moving a key; with Options.Shards, the bucket
+//     is the shard's number scaled down to the bucket count.
+//  2. dedup: per bucket, the first rule of each key wins and later ones
+//     are duplicates or conflicts (a key is in one bucket only); the
+//     unique rules are written back and the hashes of exact keys kept in
+//     memory, sorted (8 bytes per rule: the index of exact sources).
+//  3. chains: per bucket, each rule's possible targets (the keys
+//     target would look up) are hashed and looked for in that index; only
+//     hits (real chains, or 64-bit hash collisions, which are refuted by
+//     comparing keys) are kept. The target buckets are then read for the
+//     hit keys only, and chains and loops are resolved in memory with the
+//     same walk as flatten, over the few rules that take part.
+//  4. encode: per bucket (or group of buckets forming one shard), the
+//     unique rules, with flattened destinations, are encoded into shards
+//     written to spill files; the output directory is written from them
+//     as WriteDir does.
+//
+// Cost: the spill files hold each rule about twice (raw and deduplicated,
+// the raw one removed after pass 2), plus the shard images; passes 2-4
+// read the deduplicated rules sequentially three times. Memory is the
+// largest bucket's rules times the number of workers, plus 8 bytes per
+// exact rule for the index of sources, plus the distinct hosts.
+
+// Progress reports how far CompileFiles has got.
+type Progress struct {
+	// Stage is "reading", "checking", "chains", "encoding" or "writing".
+	Stage string
+	// Rules is the number of rules read so far.
+	Rules int64
+	// Done and Total count the stage's units (buckets or shards); both are
+	// zero while reading.
+	Done, Total int
+}
+
+// spillBuckets is the number of buckets of a streaming build; a test lowers
+// it to make buckets hold several shards and shards span several buckets.
+var spillBuckets = 256
+
+// streamMinBytes is the input size under which CompileFiles reads the
+// rules into memory and uses Compile: small inputs gain nothing from
+// spilling. Tests set it to 0.
+var streamMinBytes int64 = 32 << 20
+
+// errInMemory stops a streaming read that met a rule only the in-memory
+// path handles (first-match order, patterns): CompileFiles starts over
+// with Compile.
+var errInMemory = errors.New("compiler: rule needs the in-memory path")
+
+// ReadError is returned by CompileFiles when a manifest could not be read
+// (I/O, a limit, an unknown format, a directory, binary data): the error
+// ReadFile would have returned, unchanged, in Err.
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the read error.
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// CompileFiles reads the named manifests (as ReadFile does) and compiles
+// them into the build directory dir (as Compile, then WriteDirContext,
+// would), in memory bounded by a bucket's rules rather than by the whole
+// rule set: rules are spilled to temporary files in a directory created
+// beside dir and removed before CompileFiles returns. The output is
+// byte-identical to Compile's for the same rules.
+//
+// It returns every problem, readers' and the compiler's, sorted as
+// SortProblems sorts them. When a problem is an Error, dir is left
+// untouched and err is ErrInvalid; a manifest that cannot be read gives a
+// *ReadError. The returned Build has Index, Chains and Stats but no Shards
+// (they were written to dir).
+//
+// Manifests whose rules need each other's order (Netlify's first-match
+// rules, patterns) and small inputs are compiled in memory with Compile.
+func CompileFiles(ctx context.Context, dir string, files []string, ro ReadOptions, opt Options) (*Build, []Problem, error) {
+	if opt.Shards < 0 || opt.Shards > shardfmt.MaxShardCount {
+		return nil, nil, fmt.Errorf("compiler: Options.Shards %d out of range 0..%d", opt.Shards, shardfmt.MaxShardCount)
+	}
+	if p := opt.Progress; p != nil {
+		var mu sync.Mutex
+		opt.Progress = func(pr Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			p(pr)
+		}
+	}
+	var size int64
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			size += fi.Size()
+		}
+	}
+	if size >= streamMinBytes {
+		b, probs, err := compileStream(ctx, dir, files, ro, opt, size)
+		if !errors.Is(err, errInMemory) {
+			return b, probs, err
+		}
+	}
+	return compileInMemory(ctx, dir, files, ro, opt)
+}
+
+// compileInMemory is CompileFiles by ReadFile, Compile and WriteDirContext.
+func compileInMemory(ctx context.Context, dir string, files []string, ro ReadOptions, opt Options) (*Build, []Problem, error) {
+	var rules []Rule
+	var probs []Problem
+	for _, f := range files {
+		report(opt, Progress{Stage: "reading", Rules: int64(len(rules))})
+		r, p, err := ReadFile(f, ro)
+		if err != nil {
+			return nil, nil, &ReadError{Err: err}
+		}
+		if rules == nil {
+			rules = r
+		} else {
+			rules = append(rules, r...)
+		}
+		probs = append(probs, p...)
+	}
+	report(opt, Progress{Stage: "checking", Rules: int64(len(rules))})
+	b, cp, err := Compile(rules, opt)
+	probs = append(probs, cp...)
+	SortProblems(probs, files)
+	if err == nil && HasErrors(probs) {
+		err = ErrInvalid
+	}
+	if err != nil {
+		return nil, probs, err
+	}
+	b.Stats.Inputs = len(rules)
+	b.Stats.Warnings = countWarnings(probs)
+	report(opt, Progress{Stage: "writing", Rules: int64(len(rules)), Total: len(b.Shards)})
+	if err := b.WriteDirContext(ctx, dir); err != nil {
+		return nil, probs, err
+	}
+	return b, probs, nil
+}
+
+func report(opt Options, p Progress) {
+	if opt.Progress != nil {
+		opt.Progress(p)
+	}
+}
+
+func countWarnings(ps []Problem) int {
+	n := 0
+	for _, p := range ps {
+		if p.Severity == Warning {
+			n++
+		}
+	}
+	return n
+}
+
+// srec is one checked rule as spilled: what the build, the duplicate
+// check and chain flattening need of it.
+type srec struct {
+	order   int64
+	file    int32
+	line    int32
+	status  uint16
+	kind    rulekey.Kind
+	flags   uint16
+	exp     uint32
+	hostLen uint16
+	key     string
+	dest    string
+	source  string
+}
+
+func (r *srec) prefix() bool { return r.kind.IsPrefix() }
+
+func (r *srec) host() string { h, _ := rulekey.SplitAt(r.key, int(r.hostLen)); return h }
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendRec(b []byte, r *srec) []byte {
+	b = binary.AppendUvarint(b, uint64(r.order))
+	b = binary.AppendUvarint(b, uint64(r.file))
+	b = binary.AppendUvarint(b, uint64(r.line))
+	b = binary.AppendUvarint(b, uint64(r.status))
+	b = append(b, byte(r.kind))
+	b = binary.AppendUvarint(b, uint64(r.flags))
+	b = binary.AppendUvarint(b, uint64(r.exp))
+	b = binary.AppendUvarint(b, uint64(r.hostLen))
+	b = appendString(b, r.key)
+	b = appendString(b, r.dest)
+	return appendString(b, r.source)
+}
+
+// recReader decodes records from a spill file's content; the strings it
+// returns share data.
+type recReader struct {
+	data string
+	off  int
+	err  error
+}
+
+func (d *recReader) uvarint() uint64 {
+	var x uint64
+	var s uint
+	for i := 0; i < 10 && d.off < len(d.data); i++ {
+		c := d.data[d.off]
+		d.off++
+		if c < 0x80 {
+			return x | uint64(c)<<s
+		}
+		x |= uint64(c&0x7f) << s
+		s += 7
+	}
+	d.err = errors.New("compiler: corrupt spill file")
+	return 0
+}
+
+func (d *recReader) str() string {
+	n := int(d.uvarint())
+	if n < 0 || n > len(d.data)-d.off {
+		d.err = errors.New("compiler: corrupt spill file")
+		return ""
+	}
+	s := d.data[d.off : d.off+n]
+	d.off += n
+	return s
+}
+
+func (d *recReader) next(r *srec) bool {
+	if d.err != nil || d.off >= len(d.data) {
+		return false
+	}
+	r.order = int64(d.uvarint())
+	r.file = int32(d.uvarint())
+	r.line = int32(d.uvarint())
+	r.status = uint16(d.uvarint())
+	if d.off < len(d.data) {
+		r.kind = rulekey.Kind(d.data[d.off])
+		d.off++
+	}
+	r.flags = uint16(d.uvarint())
+	r.exp = uint32(d.uvarint())
+	r.hostLen = uint16(d.uvarint())
+	r.key = d.str()
+	r.dest = d.str()
+	r.source = d.str()
+	return d.err == nil
+}
+
+// readRecs reads a spill file's records.
+func readRecs(path string) ([]srec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading spill file: %w", err)
+	}
+	d := recReader{data: string(data)}
+	// Records are at least 20 bytes: a first guess at the count.
+	recs := make([]srec, 0, len(data)/64+1)
+	var r srec
+	for d.next(&r) {
+		recs = append(recs, r)
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("%s: %w", path, d.err)
+	}
+	return recs, nil
+}
+
+// stream is the state of one streaming build.
+type stream struct {
+	opt     Options
+	files   []string
+	tmp     string
+	buckets int
+	// bucketOf maps a key hash to its bucket.
+	bucketOf func(h uint64) int
+
+	// gathered while reading (by the writer goroutine)
+	inputs                            int64
+	readProbs                         []Problem // the readers'
+	probs                             []Problem // checkRule's
+	hosts                             map[string]bool
+	hostRules, caseRules, prefixRules bool
+	maxPrefixSegments                 int
+
+	// from dedup
+	unique  []int      // unique rules per bucket
+	exact   [][]uint64 // sorted hashes of the exact keys per bucket
+	dupProb []orderedProblem
+
+	// from chains
+	final  map[int64]string // flattened destination by rule order
+	chains []Chain
+	loops  []Problem
+}
+
+type orderedProblem struct {
+	order int64
+	p     Problem
+}
+
+func (s *stream) raw(b int) string  { return filepath.Join(s.tmp, fmt.Sprintf("r%05d", b)) }
+func (s *stream) uniq(b int) string { return filepath.Join(s.tmp, fmt.Sprintf("u%05d", b)) }
+func (s *stream) img(i int) string  { return filepath.Join(s.tmp, fmt.Sprintf("s%05d", i)) }
+
+func (s *stream) pos(r *srec) Pos { return Pos{File: s.files[r.file], Line: int(r.line)} }
+
+func compileStream(ctx context.Context, dir string, files []string, ro ReadOptions, opt Options, size int64) (_ *Build, _ []Problem, err error) {
+	start := time.Now()
+	for _, f := range files {
+		format := ro.Format
+		if format == FormatAuto {
+			format, _ = DetectFormat(f)
+		}
+		if format == FormatNetlify {
+			return nil, nil, errInMemory // first-match order: see warnShadowed
+		}
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("creating output directory: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".redirc-spill-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating spill directory: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+
+	s := &stream{opt: opt, files: files, tmp: tmp, hosts: make(map[string]bool)}
+	s.buckets = spillBuckets
+	if size > 8<<30 {
+		s.buckets *= 4 // keep a bucket near 100k rules at 1e8
+	}
+	if n := opt.Shards; n > 0 {
+		s.buckets = min(s.buckets, n)
+		nb := s.buckets
+		s.bucketOf = func(h uint64) int { return shardfmt.ShardOf(h, n) * nb / n }
+	} else {
+		nb := s.buckets
+		s.bucketOf = func(h uint64) int { return shardfmt.ShardOf(h, nb) }
+	}
+	if err := s.read(ro); err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if err := s.dedup(); err != nil {
+		return nil, nil, err
+	}
+	if err := s.flattenChains(); err != nil {
+		return nil, nil, err
+	}
+	probs := s.problems()
+	SortProblems(probs, files)
+	st := Stats{Inputs: int(s.inputs)}
+	for _, p := range probs {
+		if p.Severity == Error {
+			st.Errors++
+		} else {
+			st.Warnings++
+		}
+	}
+	if st.Errors > 0 {
+		return nil, probs, ErrInvalid
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, probs, err
+	}
+	ix, err := s.encode()
+	if err != nil {
+		return nil, probs, err
+	}
+	report(opt, Progress{Stage: "writing", Rules: s.inputs, Total: ix.ShardCount})
+	written, err := writeDir(ctx, dir, ix, func(i int) ([]byte, error) {
+		b, err := os.ReadFile(s.img(i))
+		if err != nil {
+			return nil, fmt.Errorf("reading spilled shard %d: %w", i, err)
+		}
+		return b, nil
+	})
+	if err != nil {
+		return nil, probs, err
+	}
+	st.Rules = ix.Rules
+	st.Shards = ix.ShardCount
+	for _, sh := range ix.Shards {
+		st.Bytes += sh.Size
+	}
+	st.Chains = len(s.chains)
+	st.Written = written
+	st.Duration = time.Since(start)
+	return &Build{Index: ix, Chains: s.chains, Stats: st}, probs, nil
+}
+
+// problems returns every problem in the order check would have found
+// them: the readers', per-rule checks, then duplicates and conflicts, then loops.
+func (s *stream) problems() []Problem {
+	slices.SortStableFunc(s.dupProb, func(a, b orderedProblem) int {
+		switch {
+		case a.order < b.order:
+			return -1
+		case a.order > b.order:
+			return 1
+		}
+		return 0
+	})
+	ps := append(s.readProbs, s.probs...)
+	for _, d := range s.dupProb {
+		ps = append(ps, d.p)
+	}
+	return append(ps, s.loops...)
+}
+
+const batchRules = 4096
+
+type batch struct {
+	first int64 // order of rules[0]
+	file  int32 // index of the rules' file in files
+	rules []Rule
+	done  chan struct{}
+	// filled by a worker
+	recs    []byte // bucket (uvarint), record length (uvarint), record
+	probs   []Problem
+	inputs  int
+	hosts   map[string]bool
+	hostR   bool
+	caseR   bool
+	prefixR bool
+	maxSeg  int
+	err     error
+}
+
+// read is pass 1.
+func (s *stream) read(ro ReadOptions) error {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	work := make(chan *batch, workers)
+	queue := make(chan *batch, 2*workers)
+	now := s.opt.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	opt := s.opt
+	opt.Reserved = normReserved(opt.Reserved)
+	maxSrc, maxDst := opt.MaxSourceBytes, opt.MaxDestBytes
+	if maxSrc <= 0 {
+		maxSrc = DefaultMaxSourceBytes
+	}
+	if maxDst <= 0 {
+		maxDst = DefaultMaxDestBytes
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var keyBuf []byte
+			var r rule
+			var rec srec
+			for b := range work {
+				for i := range b.rules {
+					in := &b.rules[i]
+					r = rule{}
+					if !checkRule(&r, in, opt, maxSrc, maxDst, now, &keyBuf, &b.probs) {
+						continue
+					}
+					rec = srec{order: b.first + int64(i), file: b.file, line: int32(in.Pos.Line), status: uint16(in.Status),
+						kind: r.kind, flags: r.flags, exp: r.exp, hostLen: r.hostLen, key: r.key, dest: r.dest, source: in.Source}
+					h := shardfmt.HashString(opt.HashSeed, r.key)
+					// The bucket, then the record: the writer finds the
+					// record's end by decoding it.
+					b.recs = binary.AppendUvarint(b.recs, uint64(s.bucketOf(h)))
+					b.recs = appendRec(b.recs, &rec)
+					switch r.kind {
+					case rulekey.ExactCase:
+						b.caseR = true
+					case rulekey.PrefixCase:
+						b.caseR = true
+						fallthrough
+					case rulekey.Prefix:
+						b.prefixR = true
+						b.maxSeg = max(b.maxSeg, rulekey.Segments(r.path()))
+					}
+					if r.hostLen > 0 {
+						b.hostR = true
+						if b.hosts == nil {
+							b.hosts = make(map[string]bool)
+						}
+						b.hosts[r.host()] = true
+					}
+				}
+				b.rules = nil
+				close(b.done)
+			}
+		})
+	}
+
+	// The writer appends each batch's records to the bucket files, in
+	// batch order.
+	writerErr := make(chan error, 1)
+	go func() {
+		bw := make([]*bufio.Writer, s.buckets)
+		fs := make([]*os.File, s.buckets)
+		var err error
+		for i := range fs {
+			if err == nil {
+				fs[i], err = os.Create(s.raw(i))
+				if err == nil {
+					bw[i] = bufio.NewWriterSize(fs[i], 32<<10)
+				}
+			}
+		}
+		for b := range queue {
+			<-b.done
+			if err != nil {
+				continue // drain
+			}
+			s.probs = append(s.probs, b.probs...)
+			for h := range b.hosts {
+				s.hosts[h] = true
+			}
+			s.hostRules = s.hostRules || b.hostR
+			s.caseRules = s.caseRules || b.caseR
+			s.prefixRules = s.prefixRules || b.prefixR
+			s.maxPrefixSegments = max(s.maxPrefixSegments, b.maxSeg)
+			d := recReader{data: string(b.recs)} // one copy per batch
+			var r srec
+			for d.off < len(d.data) {
+				bk := int(d.uvarint())
+				at := d.off
+				if !d.next(&r) {
+					break
+				}
+				if _, e := bw[bk].WriteString(d.data[at:d.off]); e != nil && err == nil {
+					err = fmt.Errorf("writing spill file: %w", e)
+				}
+			}
+		}
+		for i := range fs {
+			if fs[i] == nil {
+				continue
+			}
+			if e := bw[i].Flush(); e != nil && err == nil {
+				err = fmt.Errorf("writing spill file: %w", e)
+			}
+			if e := fs[i].Close(); e != nil && err == nil {
+				err = fmt.Errorf("writing spill file: %w", e)
+			}
+		}
+		writerErr <- err
+	}()
+
+	var cur *batch
+	var order int64
+	flush := func() {
+		if cur == nil || len(cur.rules) == 0 {
+			return
+		}
+		queue <- cur
+		work <- cur
+		cur = nil
+	}
+	var readErr error
+	for i, f := range s.files {
+		_, p, err := readFile(f, ro, func(r Rule) error {
+			if r.FirstMatch || r.Syntax != SyntaxPath || len(r.QueryMatch) > 0 || r.Order != 0 {
+				return errInMemory
+			}
+			if cur == nil {
+				cur = &batch{first: order, file: int32(i), rules: make([]Rule, 0, batchRules), done: make(chan struct{})}
+			}
+			cur.rules = append(cur.rules, r)
+			order++
+			if len(cur.rules) == batchRules {
+				flush()
+				if order%(1<<16) == 0 {
+					report(s.opt, Progress{Stage: "reading", Rules: order})
+				}
+			}
+			return nil
+		})
+		flush() // a batch holds one file's rules
+		// The readers' problems come before the compiler's (see problems).
+		s.readProbs = append(s.readProbs, p...)
+		if err != nil {
+			readErr = err
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(queue)
+	werr := <-writerErr
+	s.inputs = order
+	switch {
+	case errors.Is(readErr, errInMemory):
+		return errInMemory
+	case readErr != nil:
+		return &ReadError{Err: readErr}
+	}
+	return werr
+}
+
+// dedup is pass 2.
+func (s *stream) dedup() error {
+	s.unique = make([]int, s.buckets)
+	s.exact = make([][]uint64, s.buckets)
+	var mu sync.Mutex
+	var done atomic.Int32
+	return parallel(s.buckets, runtime.GOMAXPROCS(0), func(b int) error {
+		recs, err := readRecs(s.raw(b))
+		if err != nil {
+			return err
+		}
+		os.Remove(s.raw(b))
+		byKey := make(map[string]int32, len(recs))
+		var probs []orderedProblem
+		out := make([]byte, 0, 1<<20)
+		f, err := os.Create(s.uniq(b))
+		if err != nil {
+			return fmt.Errorf("writing spill file: %w", err)
+		}
+		defer f.Close()
+		var exact []uint64
+		n := 0
+		for i := range recs {
+			r := &recs[i]
+			if j, ok := byKey[r.key]; ok {
+				prev := &recs[j]
+				if prev.dest == r.dest && prev.status == r.status && prev.flags == r.flags && prev.exp == r.exp {
+					probs = append(probs, orderedProblem{r.order, Problem{Pos: s.pos(r), Severity: Warning,
+						Msg: fmt.Sprintf("duplicate rule: %s is already defined at %s with the same outcome", r.source, s.pos(prev))}})
+				} else {
+					p := Problem{Pos: s.pos(r), Severity: Error,
+						Msg: fmt.Sprintf("conflicting rule: %s is already defined at %s (%d %s) but here it is %d %s",
+							r.source, s.pos(prev), prev.status, orDash(prev.dest), r.status, orDash(r.dest))}
+					if prev.source != r.source && strings.TrimSuffix(prev.source, "/") == strings.TrimSuffix(r.source, "/") {
+						p.Hint = HintStrictTrailingSlash
+					}
+					probs = append(probs, orderedProblem{r.order, p})
+				}
+				continue
+			}
+			byKey[r.key] = int32(i)
+			n++
+			if !r.prefix() {
+				exact = append(exact, shardfmt.HashString(s.opt.HashSeed, r.key))
+			}
+			out = appendRec(out, r)
+			if len(out) >= 1<<20 {
+				if _, err := f.Write(out); err != nil {
+					return fmt.Errorf("writing spill file: %w", err)
+				}
+				out = out[:0]
+			}
+		}
+		if _, err := f.Write(out); err != nil {
+			return fmt.Errorf("writing spill file: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing spill file: %w", err)
+		}
+		slices.Sort(exact)
+		s.unique[b] = n
+		s.exact[b] = exact
+		mu.Lock()
+		s.dupProb = append(s.dupProb, probs...)
+		mu.Unlock()
+		report(s.opt, Progress{Stage: "checking", Rules: s.inputs, Done: int(done.Add(1)), Total: s.buckets})
+		return nil
+	})
+}
+
+// hasExact reports whether some exact rule's key may hash to h.
+func (s *stream) hasExact(h uint64) bool {
+	_, ok := slices.BinarySearch(s.exact[s.bucketOf(h)], h)
+	return ok
+}
+
+// cnode is a rule taking part in a chain, as the source or the target of
+// a hop.
+type cnode struct {
+	srec
+	final string
+	state uint8
+	loop  bool
+	next  *cnode
+	cands []string // keys target would try, first to last (sources only)
+}
+
+// flattenChains is pass 3: it finds the hops (rules whose destination is
+// the source of an exact rule) through the index of exact keys, fetches
+// the rules at both ends, and resolves chains and loops as flatten does.
+func (s *stream) flattenChains() error {
+	s.final = make(map[int64]string)
+	any := false
+	for _, e := range s.exact {
+		any = any || len(e) > 0
+	}
+	if !any {
+		return nil
+	}
+	var (
+		mu      sync.Mutex
+		sources []*cnode
+		wanted  = make([]map[string]bool, s.buckets) // target keys by bucket
+	)
+	for b := range wanted {
+		wanted[b] = make(map[string]bool)
+	}
+	var done atomic.Int32
+	err := parallel(s.buckets, runtime.GOMAXPROCS(0), func(b int) error {
+		recs, err := readRecs(s.uniq(b))
+		if err != nil {
+			return err
+		}
+		var buf []byte
+		var found []*cnode
+		for i := range recs {
+			r := &recs[i]
+			var cands []string
+			buf = s.candidates(r, buf, func(key []byte) {
+				if s.hasExact(shardfmt.HashString(s.opt.HashSeed, string(key))) {
+					cands = append(cands, string(key))
+				}
+			})
+			if len(cands) > 0 {
+				n := &cnode{srec: *r, cands: cands}
+				n.key, n.dest, n.source = strings.Clone(r.key), strings.Clone(r.dest), strings.Clone(r.source)
+				found = append(found, n)
+			}
+		}
+		mu.Lock()
+		sources = append(sources, found...)
+		for _, n := range found {
+			for _, k := range n.cands {
+				wanted[s.bucketOf(shardfmt.HashString(s.opt.HashSeed, k))][k] = true
+			}
+		}
+		mu.Unlock()
+		report(s.opt, Progress{Stage: "chains", Rules: s.inputs, Done: int(done.Add(1)), Total: 2 * s.buckets})
+		return nil
+	})
+	if err != nil || len(sources) == 0 {
+		return err
+	}
+	// Fetch the rules the hops may reach.
+	targets := make(map[string]*cnode)
+	err = parallel(s.buckets, runtime.GOMAXPROCS(0), func(b int) error {
+		if len(wanted[b]) == 0 {
+			return nil
+		}
+		recs, err := readRecs(s.uniq(b))
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range recs {
+			r := &recs[i]
+			if wanted[b][r.key] {
+				n := &cnode{srec: *r}
+				n.key, n.dest, n.source = strings.Clone(r.key), strings.Clone(r.dest), strings.Clone(r.source)
+				targets[n.key] = n
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// One node per rule: a source that is also a target is the same node.
+	slices.SortFunc(sources, func(a, b *cnode) int { return cmpInt64(a.order, b.order) })
+	for _, n := range sources {
+		if _, ok := targets[n.key]; ok {
+			targets[n.key] = n
+		}
+	}
+	for _, n := range sources {
+		n.final = n.dest
+	}
+	for _, n := range targets {
+		n.final = n.dest
+	}
+	// target, over the fetched rules.
+	next := func(r *cnode) *cnode {
+		for _, k := range r.cands {
+			if t, ok := targets[k]; ok {
+				if t.status == 410 || t.exp != 0 {
+					return nil
+				}
+				return t
+			}
+		}
+		return nil
+	}
+	var stack []*cnode
+	for _, start := range sources {
+		stack = stack[:0]
+		for r := start; r.state != resolved; {
+			if r.state == active {
+				s.reportLoop(stack, r)
+				break
+			}
+			r.state = active
+			stack = append(stack, r)
+			n := next(r)
+			if n == nil {
+				break
+			}
+			r.next = n
+			r = n
+		}
+		for i := len(stack) - 1; i >= 0; i-- {
+			x := stack[i]
+			x.state = resolved
+			if x.loop || x.next == nil || x.next.loop {
+				x.next = nil
+				continue
+			}
+			x.final = withFragment(x.next.final, x.dest)
+		}
+	}
+	for _, r := range sources {
+		if r.next == nil {
+			continue
+		}
+		s.final[r.order] = r.final
+		ch := Chain{}
+		for x := r; x != nil; x = x.next {
+			ch.Hops = append(ch.Hops, s.pos(&x.srec))
+			ch.Path = append(ch.Path, x.source)
+		}
+		ch.Path = append(ch.Path, r.final)
+		s.chains = append(s.chains, ch)
+	}
+	return nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (s *stream) reportLoop(stack []*cnode, at *cnode) {
+	i := 0
+	for stack[i] != at {
+		i++
+	}
+	var b strings.Builder
+	for _, x := range stack[i:] {
+		x.loop = true
+		fmt.Fprintf(&b, "%s (%s) -> ", x.source, s.pos(&x.srec))
+	}
+	b.WriteString(at.source)
+	errorf(&s.loops, s.pos(&at.srec), "redirect loop: %s", b.String())
+}
+
+// candidates calls f with each key checked.target would look up for r, in
+// its order (see target); buf is scratch space, returned for reuse.
+func (s *stream) candidates(r *srec, buf []byte, f func(key []byte)) []byte {
+	d := r.dest
+	if d == "" || r.prefix() || r.exp != 0 {
+		return buf
+	}
+	host := r.host()
+	if d[0] != '/' {
+		_, rest, _ := strings.Cut(d, "://")
+		h, p, _ := strings.Cut(rest, "/")
+		if j := strings.IndexAny(h, "?#"); j >= 0 {
+			return buf
+		}
+		host = urlnorm.Host(h)
+		if !s.hosts[host] {
+			return buf
+		}
+		d = "/" + p
+	}
+	if i := strings.IndexByte(d, '#'); i >= 0 {
+		d = d[:i]
+	}
+	if strings.IndexByte(d, '?') >= 0 {
+		return buf
+	}
+	for _, h := range [2]string{host, ""} {
+		for _, kind := range [2]rulekey.Kind{rulekey.ExactCase, rulekey.Exact} {
+			if kind == rulekey.ExactCase && !s.caseRules {
+				continue
+			}
+			b, err := rulekey.Append(buf[:0], kind, h, d, s.opt.StrictTrailingSlash)
+			if err != nil {
+				continue
+			}
+			buf = b
+			f(b)
+		}
+		if h == "" {
+			break
+		}
+	}
+	return buf
+}
+
+// encode is pass 4: it derives the shard count from the unique rules, as
+// Compile does, and encodes every shard into a spill file.
+func (s *stream) encode() (*shardfmt.Index, error) {
+	total := 0
+	for _, n := range s.unique {
+		total += n
+	}
+	n := s.opt.shardCount(total)
+	// Units of work: a run of buckets holding whole shards. With n >= the
+	// bucket count, bucket b holds the shards s with s*buckets/n == b;
+	// otherwise (only for a derived, power-of-two n) shard i spans buckets
+	// [i*buckets/n, (i+1)*buckets/n).
+	type unit struct{ b0, b1, s0, s1 int }
+	var units []unit
+	if n >= s.buckets {
+		for i := 0; i < n; {
+			b := i * s.buckets / n
+			j := i
+			for j < n && j*s.buckets/n == b {
+				j++
+			}
+			units = append(units, unit{b, b + 1, i, j})
+			i = j
+		}
+	} else {
+		for i := range n {
+			units = append(units, unit{i * s.buckets / n, (i + 1) * s.buckets / n, i, i + 1})
+		}
+	}
+	ix := &shardfmt.Index{
+		Format:              shardfmt.IndexFormat,
+		HashSeed:            s.opt.HashSeed,
+		ShardCount:          n,
+		Rules:               total,
+		StrictTrailingSlash: s.opt.StrictTrailingSlash,
+		HostRules:           s.hostRules,
+		CaseSensitiveRules:  s.caseRules,
+		PrefixRules:         s.prefixRules,
+		MaxPrefixSegments:   s.maxPrefixSegments,
+		Shards:              make([]shardfmt.IndexShard, n),
+	}
+	var done atomic.Int32
+	err := parallel(len(units), runtime.GOMAXPROCS(0), func(u int) error {
+		un := units[u]
+		var recs []srec
+		for b := un.b0; b < un.b1; b++ {
+			r, err := readRecs(s.uniq(b))
+			if err != nil {
+				return err
+			}
+			if recs == nil {
+				recs = r
+			} else {
+				recs = append(recs, r...)
+			}
+		}
+		// Entries in file order, as Compile hands them to EncodeShard.
+		if un.b1-un.b0 > 1 {
+			slices.SortFunc(recs, func(a, b srec) int { return cmpInt64(a.order, b.order) })
+		}
+		buckets := make([][]shardfmt.Entry, un.s1-un.s0)
+		shardOf := make([]int32, len(recs))
+		counts := make([]int, len(buckets))
+		for i := range recs {
+			sh := shardfmt.ShardOf(shardfmt.HashString(s.opt.HashSeed, recs[i].key), n) - un.s0
+			shardOf[i] = int32(sh)
+			counts[sh]++
+		}
+		for i := range buckets {
+			buckets[i] = make([]shardfmt.Entry, 0, counts[i])
+		}
+		for i := range recs {
+			r := &recs[i]
+			dest := r.dest
+			if f, ok := s.final[r.order]; ok {
+				dest = f
+			}
+			buckets[shardOf[i]] = append(buckets[shardOf[i]], shardfmt.Entry{Key: r.key, Dest: dest, Status: r.status, Flags: r.flags, Expires: r.exp})
+		}
+		recs = nil
+		for i, entries := range buckets {
+			sh := un.s0 + i
+			img, err := shardfmt.EncodeShard(entries, shardfmt.ShardOptions{Index: sh, Count: n, Seed: s.opt.HashSeed, BloomFP: s.opt.BloomFP})
+			if err != nil {
+				return fmt.Errorf("encoding shard %d: %w", sh, err)
+			}
+			if err := os.WriteFile(s.img(sh), img, 0o600); err != nil {
+				return fmt.Errorf("writing spill file: %w", err)
+			}
+			sum := xxhash.Sum64(img)
+			ix.Shards[sh] = shardfmt.IndexShard{File: shardfmt.ShardFileName(sh, sum), Hash: fmt.Sprintf("%016x", sum), Rules: len(entries), Size: int64(len(img))}
+			buckets[i] = nil
+			report(s.opt, Progress{Stage: "encoding", Rules: s.inputs, Done: int(done.Add(1)), Total: n})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ix.BuildID = ix.ComputeBuildID()
+	return ix, nil
+}

@@ -1,0 +1,213 @@
+package compiler
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// compileReference is the in-memory path (ReadFile, Compile, WriteDir), the
+// reference the streaming build must match byte for byte.
+func compileReference(t *testing.T, dir string, files []string, ro ReadOptions, opt Options) (*Build, []Problem, error) {
+	t.Helper()
+	var rules []Rule
+	var probs []Problem
+	for _, f := range files {
+		r, p, err := ReadFile(f, ro)
+		if err != nil {
+			return nil, nil, err
+		}
+		rules = append(rules, r...)
+		probs = append(probs, p...)
+	}
+	b, cp, err := Compile(rules, opt)
+	probs = append(probs, cp...)
+	SortProblems(probs, files)
+	if err != nil {
+		return nil, probs, err
+	}
+	if err := b.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	return b, probs, nil
+}
+
+// streamOnly makes CompileFiles spill whatever the input size, with few
+// buckets so that shards span buckets and buckets hold several shards.
+func streamOnly(t *testing.T, buckets int) {
+	t.Helper()
+	oldMin, oldBuckets := streamMinBytes, spillBuckets
+	streamMinBytes, spillBuckets = 0, buckets
+	t.Cleanup(func() { streamMinBytes, spillBuckets = oldMin, oldBuckets })
+}
+
+// sameBuild compares two build directories file by file.
+func sameBuild(t *testing.T, want, got string) {
+	t.Helper()
+	list := func(dir string) []string {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".rdx") || e.Name() == "index.json" {
+				names = append(names, e.Name())
+			}
+		}
+		return names
+	}
+	wn, gn := list(want), list(got)
+	if !slices.Equal(wn, gn) {
+		t.Fatalf("files differ:\nwant %v\ngot  %v", wn, gn)
+	}
+	for _, n := range wn {
+		a, _ := os.ReadFile(filepath.Join(want, n))
+		b, _ := os.ReadFile(filepath.Join(got, n))
+		if !bytes.Equal(a, b) {
+			t.Fatalf("%s differs", n)
+		}
+	}
+}
+
+func problemStrings(ps []Problem) []string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	return s
+}
+
+// randomCSV writes a manifest with duplicates, conflicts, chains, loops,
+// hosts, prefix and case-sensitive rules, 410s, expiring rules, queries,
+// fragments and a few invalid rules (when bad).
+func randomCSV(t *testing.T, rng *rand.Rand, path string, n int, bad bool, seen map[string][]string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"source", "destination", "statusCode", "caseSensitive", "query", "expires"})
+	paths := max(4, n/2) // small: duplicates and hops
+	p := func() string { return fmt.Sprintf("/p%d", rng.IntN(paths)) }
+	hosts := []string{"", "a.example", "B.example"}
+	for range n {
+		src := p()
+		if h := hosts[rng.IntN(len(hosts))]; h != "" && rng.IntN(4) == 0 {
+			src = h + src
+		}
+		if rng.IntN(8) == 0 {
+			src += "/"
+		} else if rng.IntN(10) == 0 {
+			src += "/*"
+		}
+		norm := strings.ToLower(strings.TrimSuffix(src, "/"))
+		if row, ok := seen[norm]; ok && (!bad || rng.IntN(10) != 0) {
+			row = slices.Clone(row)
+			row[0] = src
+			w.Write(row) // a duplicate with the same outcome
+			continue
+		}
+		dst := p()
+		if rng.IntN(4) != 0 {
+			dst = fmt.Sprintf("/d%d", rng.IntN(paths)) // no hop
+		}
+		switch rng.IntN(10) {
+		case 0:
+			dst = "https://a.example" + dst
+		case 1:
+			dst = "https://elsewhere.example" + dst
+		case 2:
+			dst += "#frag"
+		case 3:
+			dst += "?q=1"
+		}
+		status := []string{"301", "302", "308", "410", ""}[rng.IntN(5)]
+		cs := []string{"", "true", "false"}[rng.IntN(3)]
+		q := []string{"", "true"}[rng.IntN(2)]
+		exp := ""
+		if rng.IntN(30) == 0 {
+			exp = "2099-01-01T00:00:00Z"
+		}
+		if bad && rng.IntN(50) == 0 {
+			dst = "ftp://x"
+		}
+		row := []string{src, dst, status, cs, q, exp}
+		seen[norm] = row
+		w.Write(row)
+	}
+	w.Flush()
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCompileFilesMatchesCompile(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for iter := range 40 {
+		streamOnly(t, []int{1, 2, 4, 16}[iter%4])
+		tmp := t.TempDir()
+		var files []string
+		seen := map[string][]string{}
+		for f := range 1 + rng.IntN(3) {
+			name := filepath.Join(tmp, fmt.Sprintf("m%d.csv", f))
+			randomCSV(t, rng, name, 1+rng.IntN(400), iter%3 == 0, seen)
+			files = append(files, name)
+		}
+		opt := Options{ShardRules: 1 + rng.IntN(64), HashSeed: rng.Uint64() % 3, StrictTrailingSlash: rng.IntN(2) == 0,
+			Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		if rng.IntN(3) == 0 {
+			opt.Shards = 1 + rng.IntN(40)
+		}
+		ref, refProbs, refErr := compileReference(t, filepath.Join(tmp, "want"), files, ReadOptions{}, opt)
+		got, gotProbs, gotErr := CompileFiles(context.Background(), filepath.Join(tmp, "got"), files, ReadOptions{}, opt)
+		if !errors.Is(gotErr, refErr) && !(gotErr == nil && refErr == nil) {
+			t.Fatalf("iteration %d: error %v, want %v", iter, gotErr, refErr)
+		}
+		if w, g := problemStrings(refProbs), problemStrings(gotProbs); !slices.Equal(w, g) {
+			t.Fatalf("iteration %d: problems differ:\nwant %q\ngot  %q", iter, w, g)
+		}
+		if refErr != nil {
+			if testing.Verbose() {
+				t.Logf("iteration %d: %v, %d problems (%d loops)", iter, refErr, len(gotProbs), strings.Count(strings.Join(problemStrings(gotProbs), "\n"), "redirect loop"))
+			}
+			if _, err := os.Stat(filepath.Join(tmp, "got")); !os.IsNotExist(err) {
+				t.Fatalf("iteration %d: failed build created its output directory", iter)
+			}
+			continue
+		}
+		sameBuild(t, filepath.Join(tmp, "want"), filepath.Join(tmp, "got"))
+		if testing.Verbose() {
+			t.Logf("iteration %d: %d rules, %d shards, %d chains, %d problems", iter, got.Stats.Rules, got.Stats.Shards, got.Stats.Chains, len(gotProbs))
+		}
+		if len(ref.Chains) != len(got.Chains) {
+			t.Fatalf("iteration %d: %d chains, want %d", iter, len(got.Chains), len(ref.Chains))
+		}
+		for i := range ref.Chains {
+			if ref.Chains[i].String() != got.Chains[i].String() {
+				t.Fatalf("iteration %d: chain %d is %s, want %s", iter, i, got.Chains[i], ref.Chains[i])
+			}
+		}
+		rs, gs := ref.Stats, got.Stats
+		rs.Duration, gs.Duration, rs.Written, gs.Written = 0, 0, 0, 0
+		rs.Inputs = gs.Inputs // Compile counts the rules it was given
+		if rs != gs {
+			t.Fatalf("iteration %d: stats %+v, want %+v", iter, gs, rs)
+		}
+		ents, _ := os.ReadDir(tmp)
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".redirc-spill-") {
+				t.Fatalf("iteration %d: spill directory %s left behind", iter, e.Name())
+			}
+		}
+	}
+}
