@@ -48,16 +48,26 @@ func (b *Build) WriteDir(dir string) error {
 // ctx is done (then the error wraps ErrDirLocked and ctx's cause). Once the
 // lock is held, the write runs to the end: ctx does not interrupt it.
 func (b *Build) WriteDirContext(ctx context.Context, dir string) error {
-	written, err := writeDir(ctx, dir, b.Index, func(i int) ([]byte, error) { return b.Shards[i], nil })
+	written, err := writeDir(ctx, dir, func(put func(name string, img []byte) error) (*shardfmt.Index, error) {
+		for i, img := range b.Shards {
+			if err := put(b.Index.Shards[i].File, img); err != nil {
+				return nil, err
+			}
+		}
+		return b.Index, nil
+	})
 	if err == nil {
 		b.Stats.Written = written
 	}
 	return err
 }
 
-// writeDir is WriteDirContext for the build ix whose shard i is shard(i).
-// It returns the number of shard files written.
-func writeDir(ctx context.Context, dir string, ix *shardfmt.Index, shard func(i int) ([]byte, error)) (written int, err error) {
+// writeDir is WriteDirContext for a build that produce makes: it hands
+// each shard file to put (from any goroutine; put returns the first write
+// error so far, and produce should then stop) and returns the index. The
+// files are written by a pool of goroutines while produce goes on. It
+// returns the number of shard files written.
+func writeDir(ctx context.Context, dir string, produce func(put func(name string, img []byte) error) (*shardfmt.Index, error)) (written int, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, fmt.Errorf("creating output directory: %w", err)
 	}
@@ -69,8 +79,9 @@ func writeDir(ctx context.Context, dir string, ix *shardfmt.Index, shard func(i 
 	prev := previousShards(dir)
 
 	var (
-		mu      sync.Mutex
-		created []string
+		mu       sync.Mutex
+		created  []string
+		writeErr error
 	)
 	defer func() {
 		if err != nil {
@@ -79,29 +90,59 @@ func writeDir(ctx context.Context, dir string, ix *shardfmt.Index, shard func(i 
 			}
 		}
 	}()
-	// Writes wait on the disk, not the CPU: more workers than cores.
-	err = parallel(len(ix.Shards), 8, func(i int) error {
-		img, err := shard(i)
-		if err != nil {
-			return err
-		}
-		name := ix.Shards[i].File
-		path := filepath.Join(dir, name)
-		fi, statErr := os.Lstat(path)
-		if statErr == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(img)) && sameContent(path, img) {
-			return nil
-		}
-		if err := writeAtomic(dir, name, img); err != nil {
-			return err
-		}
+	type job struct {
+		name string
+		img  []byte
+	}
+	jobs := make(chan job, 8)
+	var wg sync.WaitGroup
+	// Writes wait on the disk (each file is synced), not the CPU: more
+	// writers than cores.
+	for range 8 {
+		wg.Go(func() {
+			for j := range jobs {
+				mu.Lock()
+				failed := writeErr != nil
+				mu.Unlock()
+				if failed {
+					continue
+				}
+				path := filepath.Join(dir, j.name)
+				fi, statErr := os.Lstat(path)
+				if statErr == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(j.img)) && sameContent(path, j.img) {
+					continue
+				}
+				err := writeAtomic(dir, j.name, j.img)
+				mu.Lock()
+				if err != nil && writeErr == nil {
+					writeErr = err
+				}
+				if err == nil {
+					written++
+					if statErr != nil {
+						created = append(created, j.name)
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	put := func(name string, img []byte) error {
 		mu.Lock()
-		written++
-		if statErr != nil {
-			created = append(created, name)
-		}
+		e := writeErr
 		mu.Unlock()
+		if e != nil {
+			return e
+		}
+		jobs <- job{name, img}
 		return nil
-	})
+	}
+	ix, err := produce(put)
+	close(jobs)
+	wg.Wait()
+	if err == nil {
+		err = writeErr
+	}
 	if err != nil {
 		return 0, err
 	}
