@@ -6,6 +6,7 @@ import (
 
 	"github.com/redirc/redirc/internal/rulekey"
 	"github.com/redirc/redirc/internal/urlnorm"
+	"github.com/redirc/redirc/shardfmt"
 )
 
 const (
@@ -14,34 +15,75 @@ const (
 	resolved
 )
 
+// hop is one state of chain resolution: a rule as met by a request on a
+// given host. A rule's own state (embedded in rule) is on its own host, ""
+// for an any-host rule; an any-host rule reached from a host-scoped rule,
+// or through an absolute URL, is met on that host and resolves on its own
+// (checked.hops), since host-scoped rules on that host may take the next
+// hop.
+type hop struct {
+	r    *rule
+	host string // the request's canonical host, "" when unknown
+	// query says the request's query string is still carried along the
+	// chain: the first rule and every hop so far pass it on (FlagQuery).
+	// A rule that passes it on, met where it is no longer carried, may
+	// chain further than on its own (through rules that do not).
+	query bool
+	state uint8
+	loop  bool
+	next  *hop
+	// base is "scheme://host" as written in r's destination when that is
+	// an absolute URL through which next was reached: a relative final
+	// destination of next is on that site.
+	base string
+	// final is the destination after chain flattening, on host: relative
+	// unless a hop went to another site.
+	final string
+}
+
+type hopKey struct {
+	r     *rule
+	host  string
+	query bool
+}
+
 // flatten points every rule whose destination is itself the source of an
 // exact rule on the same site at the end of that chain, and reports loops
 // with the whole cycle. A visitor then gets one redirect, not several.
-func (c *checked) flatten() {
-	hosts := make(map[string]bool)
+// Each hop is looked up on the site the previous one sent the visitor to:
+// the host of an absolute destination, else the host the chain is on. With
+// noFlatten the loops are reported but every rule keeps its destination.
+func (c *checked) flatten(noFlatten bool) {
+	hosts := c.hosts
+	if hosts == nil {
+		hosts = make(map[string]bool)
+	}
 	for _, r := range c.rules {
-		if r.hostLen > 0 {
+		r.hop.r = r
+		r.hop.host = r.host()
+		r.hop.query = r.flags&shardfmt.FlagQuery != 0
+		if r.hostLen > 0 && c.hosts == nil {
 			hosts[r.host()] = true
 		}
 	}
-	var stack []*rule
+	var stack []*hop
 	for _, start := range c.rules {
 		stack = stack[:0]
-		for r := start; r.state != resolved; {
-			if r.state == active {
-				c.reportLoop(stack, r)
+		for h := &start.hop; h.state != resolved; {
+			if h.state == active {
+				c.reportLoop(stack, h)
 				break
 			}
-			r.state = active
-			stack = append(stack, r)
-			n := c.target(r, hosts)
+			h.state = active
+			stack = append(stack, h)
+			n, base := c.target(h, hosts)
 			if n == nil {
 				break
 			}
-			r.next = n
-			r = n
+			h.next, h.base = n, base
+			h = n
 		}
-		// Unwind: each rule takes the final destination of the next one.
+		// Unwind: each hop takes the final destination of the next one.
 		for i := len(stack) - 1; i >= 0; i-- {
 			x := stack[i]
 			x.state = resolved
@@ -49,24 +91,34 @@ func (c *checked) flatten() {
 				x.next = nil
 				continue
 			}
-			x.final = withFragment(x.next.final, x.dest)
+			f := x.next.final
+			if x.base != "" && strings.HasPrefix(f, "/") {
+				f = x.base + f
+			}
+			x.final = withFragment(f, x.r.dest)
 		}
 	}
+	if noFlatten {
+		for _, r := range c.rules {
+			r.final, r.next = r.dest, nil
+		}
+	}
+	c.hops = nil
 	for _, r := range c.rules {
 		if r.next == nil {
 			continue
 		}
 		ch := Chain{}
-		for x := r; x != nil; x = x.next {
-			ch.Hops = append(ch.Hops, c.src(x).Pos)
-			ch.Path = append(ch.Path, c.src(x).Source)
+		for x := &r.hop; x != nil; x = x.next {
+			ch.Hops = append(ch.Hops, c.src(x.r).Pos)
+			ch.Path = append(ch.Path, c.src(x.r).Source)
 		}
 		ch.Path = append(ch.Path, r.final)
 		c.chains = append(c.chains, ch)
 	}
 }
 
-func (c *checked) reportLoop(stack []*rule, at *rule) {
+func (c *checked) reportLoop(stack []*hop, at *hop) {
 	i := 0
 	for stack[i] != at {
 		i++
@@ -75,10 +127,13 @@ func (c *checked) reportLoop(stack []*rule, at *rule) {
 	var b strings.Builder
 	for _, x := range cycle {
 		x.loop = true
-		fmt.Fprintf(&b, "%s (%s) -> ", c.src(x).Source, c.src(x).Pos)
+		fmt.Fprintf(&b, "%s (%s) -> ", c.src(x.r).Source, c.src(x.r).Pos)
 	}
-	b.WriteString(c.src(at).Source)
-	c.errorf(c.src(at).Pos, "redirect loop: %s", b.String())
+	b.WriteString(c.src(at.r).Source)
+	if at.host != "" && at.r.hostLen == 0 {
+		fmt.Fprintf(&b, " (on %s)", at.host)
+	}
+	c.errorf(c.src(at.r).Pos, "redirect loop: %s", b.String())
 }
 
 // withFragment keeps the first rule's #fragment when the chain's final
@@ -93,54 +148,86 @@ func withFragment(final, first string) string {
 	return final
 }
 
-// target returns the exact rule that r's destination would hit on the same
-// site, or nil. Destinations with a query, prefix rules, 410s and expiring
-// rules are never chained through: their outcome depends on the request or
-// on time.
-func (c *checked) target(r *rule, hosts map[string]bool) *rule {
+// target returns the state of the exact rule that h's destination would
+// hit, and the "scheme://host" to resolve its relative destinations against
+// when h's destination is an absolute URL, or nil. Destinations with a
+// query, prefix rules, 410s and expiring rules are never chained through:
+// their outcome depends on the request or on time. Nor is a chain that
+// carries the request's query string followed through a rule that would
+// drop it.
+func (c *checked) target(h *hop, hosts map[string]bool) (_ *hop, base string) {
+	r := h.r
 	d := r.dest
 	if d == "" || r.prefix() || r.exp != 0 {
-		return nil
+		return nil, ""
 	}
-	host := r.host()
+	host := h.host
 	if d[0] != '/' {
-		_, rest, _ := strings.Cut(d, "://")
-		h, p, _ := strings.Cut(rest, "/")
-		if j := strings.IndexAny(h, "?#"); j >= 0 {
-			return nil
+		i := strings.Index(d, "://")
+		rest := d[i+3:]
+		hp, p, _ := strings.Cut(rest, "/")
+		if j := strings.IndexAny(hp, "?#"); j >= 0 {
+			return nil, ""
 		}
-		host = urlnorm.Host(h)
+		host = urlnorm.Host(hp)
 		if !hosts[host] {
-			return nil // not a site this build is known to serve
+			return nil, "" // not a site this build is known to serve
 		}
+		base = d[:i+3+len(hp)]
 		d = "/" + p
 	}
 	if i := strings.IndexByte(d, '#'); i >= 0 {
 		d = d[:i]
 	}
 	if strings.IndexByte(d, '?') >= 0 {
-		return nil
+		return nil, ""
 	}
-	for _, h := range [2]string{host, ""} {
+	for _, hk := range [2]string{host, ""} {
 		for _, kind := range [2]rulekey.Kind{rulekey.ExactCase, rulekey.Exact} {
 			if kind == rulekey.ExactCase && !c.caseRules {
 				continue
 			}
-			b, err := rulekey.Append(c.buf[:0], kind, h, d, c.strict)
+			b, err := rulekey.Append(c.buf[:0], kind, hk, d, c.strict)
 			if err != nil {
 				continue // a host no rule can have (over 255 bytes)
 			}
 			c.buf = b
-			if t, ok := c.byKey[string(b)]; ok {
+			t, ok := c.byKey[string(b)]
+			if !ok && c.missed != nil {
+				c.missed(b)
+			}
+			if ok {
 				if c.src(t).Status == 410 || t.exp != 0 {
-					return nil
+					return nil, ""
 				}
-				return t
+				if h.query && t.flags&shardfmt.FlagQuery == 0 {
+					return nil, ""
+				}
+				return c.hopOn(t, host, h.query), base
 			}
 		}
-		if h == "" {
+		if hk == "" {
 			break
 		}
 	}
-	return nil
+	return nil, ""
+}
+
+// hopOn returns the state of rule t met by a request on host, carrying
+// the query string or not: t's own state when that is t's own host ("" for
+// an any-host rule) and t's own query flag, else a state of its own.
+func (c *checked) hopOn(t *rule, host string, query bool) *hop {
+	if (t.hostLen > 0 || host == "") && query == t.hop.query {
+		return &t.hop
+	}
+	k := hopKey{t, host, query}
+	if h, ok := c.hops[k]; ok {
+		return h
+	}
+	if c.hops == nil {
+		c.hops = make(map[hopKey]*hop)
+	}
+	h := &hop{r: t, host: host, query: query, final: t.dest}
+	c.hops[k] = h
+	return h
 }

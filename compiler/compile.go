@@ -46,6 +46,14 @@ type Options struct {
 	// (from one goroutine at a time); it must return quickly. The
 	// library prints nothing itself.
 	Progress func(Progress)
+	// NoFlatten keeps every rule's own destination, one hop per request as
+	// the platforms answer, instead of pointing it at the end of its
+	// chain. Loops are reported either way.
+	NoFlatten bool
+	// AllowEmpty lets Compile and Check accept a rule set with no rules.
+	// By default that is an error: an empty build makes a server that
+	// loads it drop every redirect.
+	AllowEmpty bool
 }
 
 // DefaultShardRules is the default target number of rules per shard.
@@ -89,12 +97,9 @@ type rule struct {
 	exp     uint32
 	order   int // index of the source Rule in checked.in (file order)
 	dest    string
-	// final is the destination after chain flattening.
-	final string
-	// chain-resolution state (see flatten).
-	state uint8
-	loop  bool
-	next  *rule
+	// hop is the rule's chain-resolution state on its own host (see
+	// flatten); hop.final is the destination after chain flattening.
+	hop
 }
 
 // host returns the rule's canonical host ("" for any host).
@@ -140,6 +145,15 @@ type checked struct {
 	probs  []Problem
 	strict bool   // strict trailing slash
 	buf    []byte // scratch for building keys
+	// hops holds the chain-resolution state of any-host rules reached on
+	// a given host (see flatten).
+	hops map[hopKey]*hop
+	// For the streaming build, which flattens a part of the rules: hosts,
+	// when not nil, is every host of a host-scoped rule (else flatten
+	// takes them from rules), and missed is told each key target looked
+	// up in vain.
+	hosts  map[string]bool
+	missed func(key []byte)
 	// what the build contains, for the index and the runtime
 	hostRules, caseRules, prefixRules bool
 	maxPrefixSegments                 int
@@ -239,7 +253,17 @@ func check(rules []Rule, opt Options) *checked {
 	if c.prefixRules {
 		c.warnShadowed()
 	}
-	c.flatten()
+	if len(c.rules) == 0 && !opt.AllowEmpty && !HasErrors(c.probs) {
+		// An empty build would make a server that loads it drop every
+		// redirect. Pos names the first rule's file when there was one.
+		var p Pos
+		if len(rules) > 0 {
+			p.File = rules[0].Pos.File
+		}
+		c.probs = append(c.probs, Problem{Pos: p, Severity: Error, Hint: HintAllowEmpty,
+			Msg: "no rules to build: a server loading an empty build would stop answering every redirect"})
+	}
+	c.flatten(opt.NoFlatten)
 	return c
 }
 
@@ -268,9 +292,6 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 			Msg: fmt.Sprintf("destination is %d bytes long, over the limit of %d", len(in.Destination), maxDst)})
 		ok = false
 	}
-	if i := ctlIndex(in.Source); i >= 0 {
-		bad("source contains control character %q at byte %d", in.Source[i], i)
-	}
 	if i := ctlIndex(in.Destination); i >= 0 {
 		bad("destination contains control character %q at byte %d", in.Destination[i], i)
 	}
@@ -289,6 +310,12 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 	if err != nil {
 		bad("%v", err)
 		return false
+	}
+	if i := ctlIndex(in.Source); i >= 0 {
+		// Only in the path (checkHost refuses one in the host): the key
+		// holds it percent-encoded, as a browser sends it.
+		warnf(probs, in.Pos, "source contains control character %q at byte %d: it is matched as %s, as a browser sends it",
+			in.Source[i], i, urlnorm.Path(path, false))
 	}
 	path, prefix := rulekey.SplitPattern(path)
 	kind := rulekey.KindOf(prefix, in.CaseSensitive)
@@ -332,6 +359,9 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 	if in.Query {
 		r.flags |= shardfmt.FlagQuery
 	}
+	if in.Unforced {
+		r.flags |= shardfmt.FlagUnforced
+	}
 	if !in.Expires.IsZero() {
 		sec := in.Expires.Unix()
 		if sec <= 0 || sec > math.MaxUint32 {
@@ -368,7 +398,9 @@ func splitSource(s string) (host, path string, err error) {
 		return "", s, nil
 	}
 	rest := s
-	if i := strings.Index(s, "://"); i >= 0 {
+	// A scheme ends at the first "://" before any '/': in
+	// "example.com/http://old.example/x" the "://" is in the path.
+	if i := strings.Index(s, "://"); i >= 0 && strings.IndexByte(s[:i], '/') < 0 {
 		scheme := strings.ToLower(s[:i])
 		if scheme != "http" && scheme != "https" {
 			return "", "", fmt.Errorf("source %q: only http and https hosts can be matched", s)

@@ -88,14 +88,29 @@ func TestControlCharacters(t *testing.T) {
 		{Source: "/a\r\nSet-Cookie: x=1", Destination: "/b", Status: 301, Pos: Pos{"m", 1}},
 		{Source: "/c", Destination: "/d\nLocation: //evil", Status: 301, Pos: Pos{"m", 2}},
 		{Source: "/e", Destination: "/f\x7f", Status: 301, Pos: Pos{"m", 3}},
+		{Source: "/g\bh", Destination: "/i", Status: 301, Pos: Pos{"m", 4}},
+		{Source: "ex\bample.com/j", Destination: "/k", Status: 301, Pos: Pos{"m", 5}},
 	}
 	ps := Check(rs, Options{})
-	if len(ps) != 3 {
-		t.Fatalf("want 3 problems, got %v", ps)
+	// In a source's path a control character is matched percent-encoded,
+	// as a browser sends it, with a warning; in a destination or a host it
+	// is an error.
+	want := []struct {
+		sev Severity
+		msg string
+	}{
+		{Warning, "matched as /a%0D%0ASet-Cookie:%20x=1"},
+		{Error, "destination contains control character"},
+		{Error, "destination contains control character"},
+		{Warning, "matched as /g%08h"},
+		{Error, "contains '\\b'"},
+	}
+	if len(ps) != len(want) {
+		t.Fatalf("want %d problems, got %v", len(want), ps)
 	}
 	for i, p := range ps {
-		if p.Severity != Error || p.Pos.Line != i+1 || !strings.Contains(p.Msg, "control character") {
-			t.Errorf("problem %d = %v", i, p)
+		if p.Severity != want[i].sev || p.Pos.Line != i+1 || !strings.Contains(p.Msg, want[i].msg) {
+			t.Errorf("problem %d = %v, want %v containing %q", i, p, want[i].sev, want[i].msg)
 		}
 	}
 }

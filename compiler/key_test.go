@@ -37,7 +37,7 @@ func TestRuleKeyBytes(t *testing.T) {
 		{"https://[::1]:80/a", false, false, "e[::1]/a"},
 		{"/docs/*", false, false, "p/docs"},
 		{"/Docs/*", false, true, "p/docs"},
-		{"/Docs//*", true, false, "P/Docs"},
+		{"/Docs//*", true, false, "P/Docs/"}, // the double slash is kept (issue 9)
 		{"/*", false, false, "p"},
 		{"/*", true, false, "P"},
 		{"example.com/*", false, false, "pexample.com"},

@@ -29,6 +29,8 @@ const (
 	OptionMaxDestBytes
 	// OptionStrictTrailingSlash is Options.StrictTrailingSlash.
 	OptionStrictTrailingSlash
+	// OptionAllowEmpty is Options.AllowEmpty.
+	OptionAllowEmpty
 )
 
 var optionNames = [...]string{
@@ -39,6 +41,7 @@ var optionNames = [...]string{
 	OptionMaxSourceBytes:      "MaxSourceBytes",
 	OptionMaxDestBytes:        "MaxDestBytes",
 	OptionStrictTrailingSlash: "StrictTrailingSlash",
+	OptionAllowEmpty:          "AllowEmpty",
 }
 
 // String returns the option's field name in ReadOptions or Options, such
@@ -73,6 +76,9 @@ const (
 	// HintFormatJSONL: the JSON file holds one value per line; it may be
 	// JSONL, which ReadOptions.Format can say.
 	HintFormatJSONL
+	// HintAllowEmpty: the rule set is empty, which Options.AllowEmpty
+	// accepts.
+	HintAllowEmpty
 )
 
 // Option returns the option the hint names.
@@ -88,6 +94,8 @@ func (h Hint) Option() Option {
 		return OptionStrictTrailingSlash
 	case HintFormatNetlify, HintFormatJSONL:
 		return OptionFormat
+	case HintAllowEmpty:
+		return OptionAllowEmpty
 	}
 	return NoOption
 }
@@ -101,6 +109,8 @@ func (h Hint) text(name string) string {
 		return "for a Netlify _redirects file use " + name + " netlify"
 	case HintFormatJSONL:
 		return "for one rule object per line use " + name + " jsonl"
+	case HintAllowEmpty:
+		return "build it anyway with " + name
 	}
 	return name
 }

@@ -31,7 +31,16 @@ func rdRuleString(r Rule) string {
 	if r.CaseSensitive {
 		s += " cs"
 	}
-	if r.Query {
+	query := r.Query
+	if r.FirstMatch {
+		// Netlify: show what differs from its defaults (the query passed
+		// on by 301 and 302 without a query of their own, unforced).
+		query = r.Query != ((r.Status == 301 || r.Status == 302) && !strings.Contains(r.Destination, "?"))
+		if !r.Unforced {
+			s += " !"
+		}
+	}
+	if query {
 		s += " q"
 	}
 	if !r.Expires.IsZero() {

@@ -164,7 +164,7 @@ func (m *manifestReader) csvRecord(rec []string, cols []ruleField, names []strin
 		switch f {
 		case fieldStatus:
 			setStatus(m, &r, names[i], v)
-		case fieldPermanent, fieldCaseSensitive, fieldQuery:
+		case fieldPermanent, fieldCaseSensitive, fieldQuery, fieldForce:
 			b, ok := parseBool(v)
 			if !ok {
 				m.errorf(line, "invalid %s %q: want t, f, true or false", names[i], v)

@@ -384,7 +384,7 @@ func (m *manifestReader) jsonRule(b []byte, line int, vercel bool) {
 				return
 			}
 			setStatus(m, &rec, spelling, v)
-		case fieldPermanent, fieldCaseSensitive, fieldQuery:
+		case fieldPermanent, fieldCaseSensitive, fieldQuery, fieldForce:
 			if kind != 't' && kind != 'f' {
 				wrong("true or false")
 				return

@@ -16,8 +16,10 @@ import (
 // line ("#" inside the destination token is a fragment). The destination is
 // the first token after from that starts with "/" or http(s)://. redirc
 // honours exact rules and "/*" splats with ":splat" and statuses 301, 302,
-// 303, 307, 308 and 410 ("!", force, is accepted and has no effect: there
-// are no files to shadow). Query matchers, conditions, ":placeholders" and
+// 303, 307, 308 and 410. As on Netlify, a 301 or 302 passes the request's
+// query string on unless its destination has a query of its own, and a rule
+// without "!" (force) yields to a file at the request path (Rule.Unforced,
+// which matters to a server with a static fallback directory). Query matchers, conditions, ":placeholders" and
 // the 200 (rewrite, proxy) and 404 statuses are reported as unsupported.
 // As an extension, a 410 rule may omit the destination ("/old 410").
 func (m *manifestReader) readNetlify(br *bufio.Reader) error {
@@ -201,6 +203,10 @@ func (m *manifestReader) netlifyRule(n int, line []byte, toks [][]byte, def int)
 		r.Source, r.Destination = string(from), string(to)
 	}
 	r.Status = status
+	// Netlify passes the query string on to 301 and 302 destinations
+	// (research-platforms.md §4.4), not where the rule writes its own.
+	r.Query = (status == 301 || status == 302) && bytes.IndexByte(to, '?') < 0
+	r.Unforced = !bytes.HasSuffix(statusTok, []byte("!"))
 	r.Pos = Pos{File: m.name, Line: n}
 	m.add(r)
 }

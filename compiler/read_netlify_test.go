@@ -27,8 +27,8 @@ func TestReadNetlify(t *testing.T) {
 			}, "\n"),
 			rules: []string{
 				"3 /home -> / 301",
-				"4 /indented -> /x 301",
-				"5 /pt/* -> /pt-br/:splat 302",
+				"4 /indented -> /x 301 !",
+				"5 /pt/* -> /pt-br/:splat 302 !",
 				"6 /blog/my-post-ads.php -> /blog/my-post#ads 301",
 				"7 /docs/* -> /docs/home/#:splat 303",
 				"8 http://old.example/* -> https://new.example/:splat 308",
@@ -124,9 +124,9 @@ func TestReadNetlifyFixtures(t *testing.T) {
 		"simple":            {"1 /one -> /two 301"},
 		"simple_multiple":   {"1 /one -> /two 301", "2 /one -> /four 301"},
 		"status":            {"1 /test -> https://www.bitballoon.com/test=hello 301"},
-		"status_force":      {"1 /test -> https://www.bitballoon.com/test=hello 301"},
+		"status_force":      {"1 /test -> https://www.bitballoon.com/test=hello 301 !"},
 		"to_anchor":         {"1 /blog/my-post-ads.php -> /blog/my-post#ads 301"},
-		"to_splat_force":    {"1 /* -> https://www.bitballoon.com/:splat 301"},
+		"to_splat_force":    {"1 /* -> https://www.bitballoon.com/:splat 301 !"},
 		"to_splat_no_force": {"1 /* -> https://www.bitballoon.com/:splat 301"},
 	}
 	// Error lines expected from the invalid fixtures.
@@ -240,8 +240,8 @@ func TestReadNetlifyCorpora(t *testing.T) {
 	path := rdCorpus(t, "kubernetes-website/_redirects")
 	rules, _, _ := ReadFile(path, ReadOptions{})
 	want := map[string]bool{
-		"/pt/* -> /pt-br/:splat 302": false,
-		"/docs/ -> /docs/home/ 301":  false,
+		"/pt/* -> /pt-br/:splat 302 !": false,
+		"/docs/ -> /docs/home/ 301 !":  false,
 		"/docs/reference/scheduling/profiles/ -> /docs/reference/scheduling/config/#profiles 301":          false,
 		"/blog/2023/01/20/security-bahavior-analysis/ -> /blog/2023/01/20/security-behavior-analysis/ 301": false,
 	}

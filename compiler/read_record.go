@@ -67,6 +67,8 @@ func (rec *ruleRecord) setFlag(f ruleField, v bool) {
 		rec.rule.CaseSensitive = v
 	case fieldQuery:
 		rec.rule.Query = v
+	case fieldForce:
+		rec.rule.Unforced = !v
 	}
 }
 
@@ -180,6 +182,7 @@ const (
 	fieldCaseSensitive
 	fieldQuery
 	fieldExpires
+	fieldForce   // false: Rule.Unforced (as Netlify's force)
 	fieldHas     // vercel.json condition, unsupported
 	fieldMissing // vercel.json condition, unsupported
 	numRuleFields
@@ -201,9 +204,10 @@ var ruleFieldNames = []struct {
 	{"query", fieldQuery},
 	{"preserveQueryParams", fieldQuery},
 	{"expires", fieldExpires},
+	{"force", fieldForce},
 }
 
-const knownFieldList = "source, destination, permanent, statusCode (or status), caseSensitive (or sensitive), query (or preserveQueryParams), expires"
+const knownFieldList = "source, destination, permanent, statusCode (or status), caseSensitive (or sensitive), query (or preserveQueryParams), expires, force"
 
 // lookupField finds a field by its exact name, returning the name as a
 // constant string.
@@ -229,6 +233,8 @@ func lookupField(name []byte) (ruleField, string) {
 		return fieldQuery, "preserveQueryParams"
 	case "expires":
 		return fieldExpires, "expires"
+	case "force":
+		return fieldForce, "force"
 	}
 	return fieldUnknown, ""
 }

@@ -38,6 +38,11 @@ type Rule struct {
 	CaseSensitive bool
 	// Query appends the request's query string to the destination.
 	Query bool
+	// Unforced makes the rule yield to a file at the request path, as a
+	// Netlify rule written without "!" does: a server that also serves a
+	// static directory (redirc serve --fallback DIR) serves the file
+	// instead. Lookups are unchanged (shardfmt.FlagUnforced).
+	Unforced bool
 	// Expires, when not zero, is the time after which the rule answers
 	// 410 Gone.
 	Expires time.Time

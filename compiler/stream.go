@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"math"
+
 	"github.com/cespare/xxhash/v2"
 	"github.com/redirc/redirc/internal/rulekey"
 	"github.com/redirc/redirc/internal/urlnorm"
@@ -153,7 +155,13 @@ func compileInMemory(ctx context.Context, dir string, files []string, ro ReadOpt
 	}
 	report(opt, Progress{Stage: "checking", Rules: int64(len(rules))})
 	b, cp, err := Compile(rules, opt)
-	probs = append(probs, cp...)
+	readErrs := HasErrors(probs)
+	for _, p := range cp {
+		if p.Hint == HintAllowEmpty && readErrs {
+			continue // the rules the readers refused are why
+		}
+		probs = append(probs, p)
+	}
 	SortProblems(probs, files)
 	if err == nil && HasErrors(probs) {
 		err = ErrInvalid
@@ -321,6 +329,7 @@ type stream struct {
 
 	// gathered while reading (by the writer goroutine)
 	inputs                            int64
+	firstFile                         int       // the file of the first rule read
 	readProbs                         []Problem // the readers'
 	probs                             []Problem // checkRule's
 	hosts                             map[string]bool
@@ -392,10 +401,29 @@ func compileStream(ctx context.Context, dir string, files []string, ro ReadOptio
 	if err := s.dedup(); err != nil {
 		return nil, nil, err
 	}
+	total := 0
+	for _, n := range s.unique {
+		total += n
+	}
+	if total == 0 && !opt.AllowEmpty && !HasErrors(s.probs) && !hasErrorsOrdered(s.dupProb) {
+		// As check does: an empty build would make a server that loads
+		// it drop every redirect.
+		var p Pos
+		if s.inputs > 0 {
+			p.File = s.files[s.firstFile]
+		}
+		s.dupProb = append(s.dupProb, orderedProblem{math.MaxInt64, Problem{Pos: p, Severity: Error, Hint: HintAllowEmpty,
+			Msg: "no rules to build: a server loading an empty build would stop answering every redirect"}})
+	}
 	if err := s.flattenChains(); err != nil {
 		return nil, nil, err
 	}
 	probs := s.problems()
+	if HasErrors(s.readProbs) {
+		// "No rules" is left out when a reader reported an error: the
+		// rules it refused are why.
+		probs = slices.DeleteFunc(probs, func(p Problem) bool { return p.Hint == HintAllowEmpty })
+	}
 	SortProblems(probs, files)
 	st := Stats{Inputs: int(s.inputs)}
 	for _, p := range probs {
@@ -602,6 +630,9 @@ func (s *stream) read(ro ReadOptions) error {
 			if r.FirstMatch || r.Syntax != SyntaxPath || len(r.QueryMatch) > 0 || r.Order != 0 {
 				return errInMemory
 			}
+			if order == 0 {
+				s.firstFile = i
+			}
 			if cur == nil {
 				cur = &batch{first: order, file: int32(i), rules: make([]Rule, 0, batchRules), done: make(chan struct{})}
 			}
@@ -755,20 +786,15 @@ func (x *exactIndex) has(h uint64) bool {
 	return false
 }
 
-// cnode is a rule taking part in a chain, as the source or the target of
-// a hop.
-type cnode struct {
-	srec
-	final string
-	state uint8
-	loop  bool
-	next  *cnode
-	cands []string // keys target would try, first to last (sources only)
-}
-
-// flattenChains is pass 3: it finds the hops (rules whose destination is
-// the source of an exact rule) through the index of exact keys, fetches
-// the rules at both ends, and resolves chains and loops as flatten does.
+// flattenChains is pass 3. It finds the rules whose own destination may
+// be the source of an exact rule (a key target would look up is in the
+// index of exact keys), then runs flatten itself over those rules and the
+// rules their hops reach: a walk that looks up a key it does not have,
+// but which the index holds, has that rule fetched from its bucket and
+// the walk is run again, until no lookup is missing. Rules outside that
+// set have no hop in the whole rule set either, so flatten over the set
+// gives the whole rule set's chains, loops and destinations, in the same
+// order.
 func (s *stream) flattenChains() error {
 	s.final = make(map[int64]string)
 	s.index = newExactIndex(s.exact)
@@ -778,164 +804,116 @@ func (s *stream) flattenChains() error {
 		return nil
 	}
 	var (
-		mu      sync.Mutex
-		sources []*cnode
-		wanted  = make([]map[string]bool, s.buckets) // target keys by bucket
+		mu   sync.Mutex
+		set  = make(map[string]*srec) // the rules taking part, by key
+		done atomic.Int32
 	)
-	for b := range wanted {
-		wanted[b] = make(map[string]bool)
+	keep := func(r *srec) *srec {
+		c := *r
+		c.key, c.dest, c.source = strings.Clone(r.key), strings.Clone(r.dest), strings.Clone(r.source)
+		return &c
 	}
-	var done atomic.Int32
 	err := parallel(s.buckets, runtime.GOMAXPROCS(0), func(b int) error {
 		recs, err := readRecs(s.uniq(b))
 		if err != nil {
 			return err
 		}
 		var buf []byte
-		var found []*cnode
+		var found []*srec
 		for i := range recs {
 			r := &recs[i]
-			var cands []string
+			hit := false
 			buf = s.candidates(r, buf, func(key []byte) {
-				if s.index.has(shardfmt.HashString(s.opt.HashSeed, string(key))) {
-					cands = append(cands, string(key))
-				}
+				hit = hit || s.index.has(shardfmt.HashString(s.opt.HashSeed, string(key)))
 			})
-			if len(cands) > 0 {
-				n := &cnode{srec: *r, cands: cands}
-				n.key, n.dest, n.source = strings.Clone(r.key), strings.Clone(r.dest), strings.Clone(r.source)
-				found = append(found, n)
+			if hit {
+				found = append(found, keep(r))
 			}
 		}
 		mu.Lock()
-		sources = append(sources, found...)
-		for _, n := range found {
-			for _, k := range n.cands {
-				wanted[s.bucketOf(shardfmt.HashString(s.opt.HashSeed, k))][k] = true
-			}
+		for _, r := range found {
+			set[r.key] = r
 		}
 		mu.Unlock()
-		report(s.opt, Progress{Stage: "chains", Rules: s.inputs, Done: int(done.Add(1)), Total: 2 * s.buckets})
+		report(s.opt, Progress{Stage: "chains", Rules: s.inputs, Done: int(done.Add(1)), Total: s.buckets})
 		return nil
 	})
-	if err != nil || len(sources) == 0 {
+	if err != nil || len(set) == 0 {
 		return err
 	}
-	// Fetch the rules the hops may reach.
-	targets := make(map[string]*cnode)
-	err = parallel(s.buckets, runtime.GOMAXPROCS(0), func(b int) error {
-		if len(wanted[b]) == 0 {
+	absent := make(map[string]bool) // keys whose hash collided
+	for {
+		c, rules := s.checkedOf(set)
+		wanted := make(map[string]bool)
+		c.missed = func(key []byte) {
+			k := string(key)
+			if !absent[k] && s.index.has(shardfmt.HashString(s.opt.HashSeed, k)) {
+				wanted[k] = true
+			}
+		}
+		c.flatten(s.opt.NoFlatten)
+		if len(wanted) == 0 {
+			for i, r := range c.rules {
+				if r.final != r.dest {
+					s.final[rules[i].order] = r.final
+				}
+			}
+			s.chains = c.chains
+			s.loops = c.probs
 			return nil
 		}
-		recs, err := readRecs(s.uniq(b))
-		if err != nil {
-			return err
+		// Fetch the rules the walk missed, from their buckets.
+		byBucket := make(map[int][]string)
+		for k := range wanted {
+			b := s.bucketOf(shardfmt.HashString(s.opt.HashSeed, k))
+			byBucket[b] = append(byBucket[b], k)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		for i := range recs {
-			r := &recs[i]
-			if wanted[b][r.key] {
-				n := &cnode{srec: *r}
-				n.key, n.dest, n.source = strings.Clone(r.key), strings.Clone(r.dest), strings.Clone(r.source)
-				targets[n.key] = n
+		for b, keys := range byBucket {
+			recs, err := readRecs(s.uniq(b))
+			if err != nil {
+				return err
 			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	// One node per rule: a source that is also a target is the same node.
-	slices.SortFunc(sources, func(a, b *cnode) int { return cmpInt64(a.order, b.order) })
-	for _, n := range sources {
-		if _, ok := targets[n.key]; ok {
-			targets[n.key] = n
-		}
-	}
-	for _, n := range sources {
-		n.final = n.dest
-	}
-	for _, n := range targets {
-		n.final = n.dest
-	}
-	// target, over the fetched rules.
-	next := func(r *cnode) *cnode {
-		for _, k := range r.cands {
-			if t, ok := targets[k]; ok {
-				if t.status == 410 || t.exp != 0 {
-					return nil
+			for i := range recs {
+				if wanted[recs[i].key] {
+					set[recs[i].key] = keep(&recs[i])
 				}
-				return t
 			}
-		}
-		return nil
-	}
-	var stack []*cnode
-	for _, start := range sources {
-		stack = stack[:0]
-		for r := start; r.state != resolved; {
-			if r.state == active {
-				s.reportLoop(stack, r)
-				break
+			for _, k := range keys {
+				if set[k] == nil {
+					absent[k] = true
+				}
 			}
-			r.state = active
-			stack = append(stack, r)
-			n := next(r)
-			if n == nil {
-				break
-			}
-			r.next = n
-			r = n
-		}
-		for i := len(stack) - 1; i >= 0; i-- {
-			x := stack[i]
-			x.state = resolved
-			if x.loop || x.next == nil || x.next.loop {
-				x.next = nil
-				continue
-			}
-			x.final = withFragment(x.next.final, x.dest)
 		}
 	}
-	for _, r := range sources {
-		if r.next == nil {
-			continue
-		}
-		s.final[r.order] = r.final
-		ch := Chain{}
-		for x := r; x != nil; x = x.next {
-			ch.Hops = append(ch.Hops, s.pos(&x.srec))
-			ch.Path = append(ch.Path, x.source)
-		}
-		ch.Path = append(ch.Path, r.final)
-		s.chains = append(s.chains, ch)
-	}
-	return nil
 }
 
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// checkedOf returns a checked holding the rules of set, in file order, for
+// flatten, with the whole rule set's hosts and kinds, and the rules in the
+// order of its rules.
+func (s *stream) checkedOf(set map[string]*srec) (*checked, []*srec) {
+	recs := make([]*srec, 0, len(set))
+	for _, r := range set {
+		recs = append(recs, r)
 	}
-	return 0
-}
-
-func (s *stream) reportLoop(stack []*cnode, at *cnode) {
-	i := 0
-	for stack[i] != at {
-		i++
+	slices.SortFunc(recs, func(a, b *srec) int { return cmpInt64(a.order, b.order) })
+	c := &checked{
+		in:        make([]Rule, len(recs)),
+		rules:     make([]*rule, len(recs)),
+		byKey:     make(map[string]*rule, len(recs)),
+		strict:    s.opt.StrictTrailingSlash,
+		caseRules: s.caseRules,
+		hosts:     s.hosts,
 	}
-	var b strings.Builder
-	for _, x := range stack[i:] {
-		x.loop = true
-		fmt.Fprintf(&b, "%s (%s) -> ", x.source, s.pos(&x.srec))
+	slab := make([]rule, len(recs))
+	for i, r := range recs {
+		c.in[i] = Rule{Source: r.source, Status: int(r.status), Pos: s.pos(r)}
+		x := &slab[i]
+		x.key, x.hostLen, x.kind, x.flags, x.exp, x.order, x.dest = r.key, r.hostLen, r.kind, r.flags, r.exp, i, r.dest
+		x.final = r.dest
+		c.rules[i] = x
+		c.byKey[r.key] = x
 	}
-	b.WriteString(at.source)
-	errorf(&s.loops, s.pos(&at.srec), "redirect loop: %s", b.String())
+	return c, recs
 }
 
 // candidates calls f with each key checked.target would look up for r, in
@@ -1084,4 +1062,23 @@ func (s *stream) encode(put func(name string, img []byte) error) (*shardfmt.Inde
 	}
 	ix.BuildID = ix.ComputeBuildID()
 	return ix, nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func hasErrorsOrdered(ps []orderedProblem) bool {
+	for _, p := range ps {
+		if p.p.Severity == Error {
+			return true
+		}
+	}
+	return false
 }

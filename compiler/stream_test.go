@@ -30,7 +30,12 @@ func compileReference(t *testing.T, dir string, files []string, ro ReadOptions, 
 		probs = append(probs, p...)
 	}
 	b, cp, err := Compile(rules, opt)
-	probs = append(probs, cp...)
+	readErrs := HasErrors(probs)
+	for _, p := range cp {
+		if p.Hint != HintAllowEmpty || !readErrs {
+			probs = append(probs, p)
+		}
+	}
 	SortProblems(probs, files)
 	if err != nil {
 		return nil, probs, err
@@ -94,7 +99,7 @@ func randomCSV(t *testing.T, rng *rand.Rand, path string, n int, bad bool, seen 
 	t.Helper()
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	w.Write([]string{"source", "destination", "statusCode", "caseSensitive", "query", "expires"})
+	w.Write([]string{"source", "destination", "statusCode", "caseSensitive", "query", "expires", "force"})
 	paths := max(4, n/2) // small: duplicates and hops
 	p := func() string { return fmt.Sprintf("/p%d", rng.IntN(paths)) }
 	hosts := []string{"", "a.example", "B.example"}
@@ -102,6 +107,9 @@ func randomCSV(t *testing.T, rng *rand.Rand, path string, n int, bad bool, seen 
 		src := p()
 		if h := hosts[rng.IntN(len(hosts))]; h != "" && rng.IntN(4) == 0 {
 			src = h + src
+			if rng.IntN(2) == 0 {
+				src = "https://" + src
+			}
 		}
 		if rng.IntN(8) == 0 {
 			src += "/"
@@ -139,7 +147,8 @@ func randomCSV(t *testing.T, rng *rand.Rand, path string, n int, bad bool, seen 
 		if bad && rng.IntN(50) == 0 {
 			dst = "ftp://x"
 		}
-		row := []string{src, dst, status, cs, q, exp}
+		force := []string{"", "", "false"}[rng.IntN(3)]
+		row := []string{src, dst, status, cs, q, exp, force}
 		seen[norm] = row
 		w.Write(row)
 	}
@@ -168,6 +177,7 @@ func TestCompileFilesMatchesCompile(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			opt.Shards = 1 + rng.IntN(40)
 		}
+		opt.NoFlatten = rng.IntN(5) == 0
 		ref, refProbs, refErr := compileReference(t, filepath.Join(tmp, "want"), files, ReadOptions{}, opt)
 		got, gotProbs, gotErr := CompileFiles(context.Background(), filepath.Join(tmp, "got"), files, ReadOptions{}, opt)
 		if !errors.Is(gotErr, refErr) && !(gotErr == nil && refErr == nil) {

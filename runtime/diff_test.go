@@ -78,8 +78,11 @@ func (m *refModel) lookup(host, path, query string) Result {
 			if r.cs {
 				p = cp
 			}
-			if (p == r.path || strings.HasPrefix(p, r.path+"/")) && len(r.path) > bestLen ||
-				(len(r.path) == bestLen && r.cs && best >= 0 && !m.rules[best].cs && (p == r.path || strings.HasPrefix(p, r.path+"/"))) {
+			// "/a/*" matches "/a" itself; "/a//*" (path "/a/") does not
+			// match "/a/", which is "/a" with a trailing slash.
+			match := p == r.path && !strings.HasSuffix(p, "/") || strings.HasPrefix(p, r.path+"/")
+			if match && len(r.path) > bestLen ||
+				(len(r.path) == bestLen && r.cs && best >= 0 && !m.rules[best].cs && match) {
 				best, bestLen = i, len(r.path)
 			}
 		}
@@ -174,7 +177,8 @@ func genCase(r *rand.Rand, strict bool) ([]compiler.Rule, *refModel) {
 		rr := refRule{host: urlnorm.Host(host), prefix: prefix, cs: cs, status: []int{301, 302, 307, 308, 410}[r.IntN(5)], query: r.IntN(3) == 0}
 		rr.path = urlnorm.Path(path, !cs)
 		if prefix {
-			rr.path = strings.TrimRight(rr.path, "/")
+			// "/a//*" keeps its double slash: path "/a/" (issue 9).
+			rr.path = strings.TrimSuffix(urlnorm.Path(path+"/", !cs), "/")
 		} else if !strict && len(rr.path) > 1 {
 			rr.path = strings.TrimSuffix(rr.path, "/")
 		}
@@ -207,7 +211,7 @@ func checkDifferential(t *testing.T, seed uint64, requests int) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	strict := r.IntN(4) == 0
 	rules, m := genCase(r, strict)
-	b, ps, err := compiler.Compile(rules, compiler.Options{StrictTrailingSlash: strict, Now: time.Unix(0, 0)})
+	b, ps, err := compiler.Compile(rules, compiler.Options{StrictTrailingSlash: strict, Now: time.Unix(0, 0), AllowEmpty: true})
 	if err != nil {
 		t.Fatalf("seed %d: compile: %v %v", seed, err, ps)
 	}

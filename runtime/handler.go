@@ -41,10 +41,11 @@ import (
 // allocates only the Location header's value for most paths (see
 // BenchmarkHandler).
 type Handler struct {
-	src     Source
-	next    http.Handler
-	metrics *Metrics
-	clicks  *EventSink
+	src      Source
+	next     http.Handler
+	metrics  *Metrics
+	clicks   *EventSink
+	shadowed func(*http.Request) bool
 	// cc holds the Cache-Control header value per status slot, ready to be
 	// put in a Header map (nil: no header). The slices are shared by every
 	// response: their capacity equals their length, so an append by a
@@ -62,6 +63,12 @@ type HandlerOptions struct {
 	// Clicks, if not nil, receives an Event for every hit, without
 	// blocking (a full sink drops and counts). It is added to Metrics.
 	Clicks *EventSink
+	// Shadowed, if not nil, is asked about each hit on an unforced rule
+	// (Result.Unforced: a Netlify rule without "!"); when it reports true,
+	// as when a static file exists at the request path, the request goes
+	// to the next handler instead, as on Netlify. Hits on forced rules
+	// never call it.
+	Shadowed func(r *http.Request) bool
 }
 
 // DefaultCacheControl returns the Cache-Control value a Handler sends with
@@ -125,7 +132,7 @@ func NewHandler(src Source, next http.Handler, opts HandlerOptions) *Handler {
 	if next == nil {
 		next = http.NotFoundHandler()
 	}
-	h := &Handler{src: src, next: next, metrics: opts.Metrics, clicks: opts.Clicks}
+	h := &Handler{src: src, next: next, metrics: opts.Metrics, clicks: opts.Clicks, shadowed: opts.Shadowed}
 	for i := range h.cc {
 		st := fetchFailed // the slot of statuses no rule has: a remote build's 503
 		if i < len(Statuses) {
@@ -168,7 +175,7 @@ var (
 // handler on a miss.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s := h.src.Current(); s != nil {
-		if res, path := s.lookupRequest(r); res.Status != 0 {
+		if res, path := s.lookupRequest(r); res.Status != 0 && !(res.Unforced && h.shadowed != nil && h.shadowed(r)) {
 			h.answer(w, r, res, path)
 			return
 		}

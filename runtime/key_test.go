@@ -182,7 +182,7 @@ func boundaryCase(r *rand.Rand) ([]compiler.Rule, *refModel) {
 func checkBoundary(t *testing.T, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 11))
 	rules, m := boundaryCase(r)
-	b, ps, err := compiler.Compile(rules, compiler.Options{Now: time.Unix(0, 0)})
+	b, ps, err := compiler.Compile(rules, compiler.Options{Now: time.Unix(0, 0), AllowEmpty: true})
 	if err != nil {
 		t.Fatalf("seed %d: compile: %v %v", seed, err, ps)
 	}

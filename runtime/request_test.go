@@ -41,27 +41,27 @@ func TestLookupRequest(t *testing.T) {
 		req  *http.Request
 		want Result
 	}{
-		{"plain", readRequest(t, "GET", "/perm", "x"), Result{301, "/to-perm"}},
-		{"trailing slash", readRequest(t, "GET", "/perm/", "x"), Result{301, "/to-perm"}},
-		{"escaped non-ASCII", readRequest(t, "GET", "/caf%C3%A9", "x"), Result{301, "/menu#coffee"}},
-		{"escaped non-ASCII, lower-case hex", readRequest(t, "GET", "/caf%c3%a9", "x"), Result{301, "/menu#coffee"}},
-		{"escaped slash and a byte Go escapes", readRequest(t, "GET", "/a%2Fb|c", "x"), Result{301, "/escaped"}},
-		{"escaped slash, escaped bar", readRequest(t, "GET", "/a%2fb%7Cc", "x"), Result{301, "/escaped"}},
-		{"separator", readRequest(t, "GET", "/a/b|c", "x"), Result{301, "/separator"}},
-		{"escaped percent", readRequest(t, "GET", "/100%25", "x"), Result{302, "/percent"}},
-		{"query", readRequest(t, "GET", "/q?b=2", "x"), Result{302, "/to-q?a=1&b=2"}},
-		{"splat", readRequest(t, "GET", "/docs/Install/Linux?x=1", "x"), Result{308, "/v2/Install/Linux"}},
-		{"host rule", readRequest(t, "GET", "/cards", "Shop.Example.COM:8080"), Result{301, "https://www.example.org/gifts"}},
+		{"plain", readRequest(t, "GET", "/perm", "x"), Result{Status: 301, Location: "/to-perm"}},
+		{"trailing slash", readRequest(t, "GET", "/perm/", "x"), Result{Status: 301, Location: "/to-perm"}},
+		{"escaped non-ASCII", readRequest(t, "GET", "/caf%C3%A9", "x"), Result{Status: 301, Location: "/menu#coffee"}},
+		{"escaped non-ASCII, lower-case hex", readRequest(t, "GET", "/caf%c3%a9", "x"), Result{Status: 301, Location: "/menu#coffee"}},
+		{"escaped slash and a byte Go escapes", readRequest(t, "GET", "/a%2Fb|c", "x"), Result{Status: 301, Location: "/escaped"}},
+		{"escaped slash, escaped bar", readRequest(t, "GET", "/a%2fb%7Cc", "x"), Result{Status: 301, Location: "/escaped"}},
+		{"separator", readRequest(t, "GET", "/a/b|c", "x"), Result{Status: 301, Location: "/separator"}},
+		{"escaped percent", readRequest(t, "GET", "/100%25", "x"), Result{Status: 302, Location: "/percent"}},
+		{"query", readRequest(t, "GET", "/q?b=2", "x"), Result{Status: 302, Location: "/to-q?a=1&b=2"}},
+		{"splat", readRequest(t, "GET", "/docs/Install/Linux?x=1", "x"), Result{Status: 308, Location: "/v2/Install/Linux"}},
+		{"host rule", readRequest(t, "GET", "/cards", "Shop.Example.COM:8080"), Result{Status: 301, Location: "https://www.example.org/gifts"}},
 		{"host rule, other host", readRequest(t, "GET", "/cards", "example.com"), Result{}},
-		{"HEAD", readRequest(t, "HEAD", "/perm", "x"), Result{301, "/to-perm"}},
-		{"POST", readRequest(t, "POST", "/temp", "x"), Result{307, "/to-temp"}},
+		{"HEAD", readRequest(t, "HEAD", "/perm", "x"), Result{Status: 301, Location: "/to-perm"}},
+		{"POST", readRequest(t, "POST", "/temp", "x"), Result{Status: 307, Location: "/to-temp"}},
 		{"gone", readRequest(t, "GET", "/gone", "x"), Result{Status: 410}},
 		{"miss", readRequest(t, "GET", "/nope", "x"), Result{}},
 		{"OPTIONS *", readRequest(t, "OPTIONS", "*", "x"), Result{}},
 		{"CONNECT", readRequest(t, "CONNECT", "x:443", "x"), Result{}},
-		{"absolute form", readRequest(t, "GET", "http://shop.example.com/cards", "shop.example.com"), Result{301, "https://www.example.org/gifts"}},
-		{"behind StripPrefix", stripped, Result{301, "/to-perm"}},
-		{"stale RawPath", rewritten, Result{301, "/to-perm"}},
+		{"absolute form", readRequest(t, "GET", "http://shop.example.com/cards", "shop.example.com"), Result{Status: 301, Location: "https://www.example.org/gifts"}},
+		{"behind StripPrefix", stripped, Result{Status: 301, Location: "/to-perm"}},
+		{"stale RawPath", rewritten, Result{Status: 301, Location: "/to-perm"}},
 		{"no URL", &http.Request{Method: "GET", Host: "x"}, Result{}},
 	} {
 		if got := s.LookupRequest(c.req); got != c.want {
@@ -78,7 +78,7 @@ func TestLookupRequest(t *testing.T) {
 		h.ServeHTTP(rec, c.req)
 		got := Result{}
 		if rec.Code != 299 {
-			got = Result{rec.Code, rec.Header().Get("Location")}
+			got = Result{Status: rec.Code, Location: rec.Header().Get("Location")}
 		}
 		if got != c.want {
 			t.Errorf("%s: Handler answered %+v, want %+v", c.name, got, c.want)

@@ -114,6 +114,11 @@ type Result struct {
 	Status int
 	// Location is the redirect target ("" for 410 Gone and for misses).
 	Location string
+	// Unforced says the rule yields to a file at the request path (a
+	// Netlify rule written without "!", shardfmt.FlagUnforced): a server
+	// that also serves static files should serve the file instead (see
+	// HandlerOptions.Shadowed). Rules of older builds are forced.
+	Unforced bool
 }
 
 // Found reports whether a rule matched.
@@ -270,22 +275,23 @@ func (s *Set) answer(rec shardfmt.Record, splat []byte, rawQuery string, now tim
 	if rec.Status == fetchFailed {
 		return Result{Status: fetchFailed} // lazy builds only: see lazyBuild.lookup
 	}
+	unforced := rec.Flags&shardfmt.FlagUnforced != 0
 	if rec.Expires != 0 {
 		if now.IsZero() {
 			now = time.Now()
 		}
 		if now.Unix() >= int64(rec.Expires) {
-			return Result{Status: 410}
+			return Result{Status: 410, Unforced: unforced}
 		}
 	}
 	if rec.Status == 410 {
-		return Result{Status: 410}
+		return Result{Status: 410, Unforced: unforced}
 	}
 	loc := rec.Dest
 	if rec.Flags&shardfmt.FlagSplat != 0 || (rec.Flags&shardfmt.FlagQuery != 0 && rawQuery != "") {
 		loc = buildLocation(rec, splat, rawQuery)
 	}
-	return Result{Status: int(rec.Status), Location: loc}
+	return Result{Status: int(rec.Status), Location: loc, Unforced: unforced}
 }
 
 // buildLocation fills in ":splat" and appends the request's query string.

@@ -189,9 +189,14 @@ const (
 	// FlagSplat says Dest contains ":splat", to be replaced with what a
 	// prefix rule matched.
 	FlagSplat uint16 = 1 << 1
+	// FlagUnforced says the rule yields to a file at the request path (a
+	// Netlify rule without "!"): a server with a static fallback
+	// directory serves the file instead. Without it a rule is forced, as
+	// every rule of builds written before the flag existed is.
+	FlagUnforced uint16 = 1 << 2
 
 	// flagsKnown is every flag bit v1 defines.
-	flagsKnown = FlagQuery | FlagSplat
+	flagsKnown = FlagQuery | FlagSplat | FlagUnforced
 )
 
 // validStatus reports whether status is one a v1 record may carry.

@@ -20,7 +20,7 @@ type Entry struct {
 	Dest string
 	// Status is 301, 302, 303, 307, 308 or 410.
 	Status uint16
-	// Flags is a combination of FlagQuery and FlagSplat.
+	// Flags is a combination of FlagQuery, FlagSplat and FlagUnforced.
 	Flags uint16
 	// Expires is the time, in unix seconds, after which the rule answers
 	// 410 Gone; 0 means never.

@@ -30,6 +30,8 @@ func inputFlags() []cli.Flag {
 		&cli.IntFlag{Name: "default-status", Usage: "status for rules that give none (default: 301 for Netlify and TSV, 307/308 for CSV/JSON/JSONL, 308 for vercel.json)"},
 		&cli.BoolFlag{Name: "skip-unsupported", Usage: "report Netlify/Vercel constructs redirc cannot honour as warnings and skip those rules, instead of failing"},
 		&cli.BoolFlag{Name: "strict-trailing-slash", Usage: "treat /a and /a/ as different paths"},
+		&cli.BoolFlag{Name: "no-flatten", Usage: "answer each rule's own destination, one hop per request as the platforms do, instead of the end of its chain"},
+		&cli.BoolFlag{Name: "allow-empty", Usage: "accept manifests with no rules (an empty build makes a server drop every redirect)"},
 		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "list every flattened chain"},
 		&cli.IntFlag{Name: "max-line-bytes", Value: compiler.DefaultMaxLineBytes, Usage: "longest manifest line (one rule object in JSON), in `BYTES`; a longer line is an error"},
 		&cli.Int64Flag{Name: "max-input-bytes", Value: compiler.DefaultMaxInputBytes, Usage: "largest manifest after decompression, in `BYTES`; reading stops with an error beyond it (refuses decompression bombs)"},
@@ -84,6 +86,8 @@ func compileOptions(c *cli.Context) (compiler.Options, error) {
 		MaxSourceBytes:      c.Int("max-source-bytes"),
 		MaxDestBytes:        c.Int("max-dest-bytes"),
 		Reserved:            serveReserved,
+		NoFlatten:           c.Bool("no-flatten"),
+		AllowEmpty:          c.Bool("allow-empty"),
 	}
 	if opt.MaxSourceBytes <= 0 || opt.MaxDestBytes <= 0 {
 		return opt, usageErr("--max-source-bytes and --max-dest-bytes must be positive")
@@ -151,8 +155,28 @@ func flagName(o compiler.Option) string {
 		return "--max-dest-bytes"
 	case compiler.OptionStrictTrailingSlash:
 		return "--strict-trailing-slash"
+	case compiler.OptionAllowEmpty:
+		return "--allow-empty"
 	}
 	return o.String()
+}
+
+// placeProblems appends the compiler's problems cps to the readers' ps,
+// naming the manifests in problems about the whole rule set, which the
+// compiler ties to no file. "No rules" is left out when a reader reported
+// an error: the rules it refused are why.
+func placeProblems(ps, cps []compiler.Problem, files []string) []compiler.Problem {
+	readErrs := compiler.HasErrors(ps)
+	for _, p := range cps {
+		if p.Hint == compiler.HintAllowEmpty && readErrs {
+			continue
+		}
+		if p.Pos.File == "" {
+			p.Pos.File = strings.Join(files, ", ")
+		}
+		ps = append(ps, p)
+	}
+	return ps
 }
 
 // readFailure reports an error that stopped reading a manifest (exit
@@ -334,7 +358,7 @@ func compileBuild(c *cli.Context, files []string, out string, ro compiler.ReadOp
 		if b != nil {
 			inputs = b.Stats.Inputs
 		}
-		return b, probs, inputs, err
+		return b, placeProblems(nil, probs, files), inputs, err
 	}
 	// Standard input can be read only once: in memory.
 	prog.stage("reading %s", nounCount(len(files), "file"))
@@ -346,7 +370,7 @@ func compileBuild(c *cli.Context, files []string, out string, ro compiler.ReadOp
 	// Rules with reader errors are not in rules; compile the rest anyway
 	// so that every problem is listed in one run.
 	b, cprobs, err := compiler.Compile(rules, opt)
-	probs = append(probs, cprobs...)
+	probs = placeProblems(probs, cprobs, files)
 	if err == nil && compiler.HasErrors(probs) {
 		err = compiler.ErrInvalid
 	}

@@ -58,14 +58,14 @@ func runCheck(c *cli.Context) error {
 	if c.Bool("verbose") {
 		// The chains are known once the rules are compiled.
 		b, cprobs, _ := compiler.Compile(rules, opt)
-		probs = append(probs, cprobs...)
+		probs = placeProblems(probs, cprobs, files)
 		if b != nil {
 			for _, ch := range b.Chains {
 				fmt.Fprintf(c.App.ErrWriter, "chain flattened: %s\n", ch)
 			}
 		}
 	} else {
-		probs = append(probs, compiler.Check(rules, opt)...)
+		probs = placeProblems(probs, compiler.Check(rules, opt), files)
 	}
 	sortProblems(probs, files)
 	var fail error

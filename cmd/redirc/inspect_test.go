@@ -208,12 +208,12 @@ func TestInspectSummary(t *testing.T) {
 
 func TestInspectEmptyBuild(t *testing.T) {
 	f := writeFile(t, t.TempDir(), "empty.csv", "source,destination,statusCode\n")
-	dir, id := buildDir(t, nil, f)
+	dir, id := buildDir(t, []string{"--allow-empty"}, f)
 	code, out, _ := redirc(t, "inspect", dir)
 	if code != 0 || !strings.Contains(out, "rules       0 rules in 1 shard,") || !strings.Contains(out, "statuses    none\n") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
-	rulesRoundTrip(t, dir, id, nil)
+	rulesRoundTrip(t, dir, id, []string{"--allow-empty"})
 }
 
 func TestInspectErrors(t *testing.T) {

@@ -65,7 +65,9 @@ reload counts and the last reload error, and --addr serves redirects
 only. Keep them off the public internet with --admin-addr 127.0.0.1:9090.
 
 --fallback DIR serves files with http.FileServer; a directory is served as
-its index.html and never listed. --fallback URL proxies misses to that
+its index.html and never listed; where a file exists, it is served instead
+of a Netlify rule written without "!" (unforced), as on Netlify. --fallback
+URL proxies misses to that
 upstream (Host set to the upstream's, X-Forwarded-For/-Host/-Proto added).
 
 Access log (--access-log FILE, "-" for stdout): one line per request

@@ -114,17 +114,17 @@ func TestWriteCSV_RoundTripExamples(t *testing.T) {
 func TestWriteCSV_Header(t *testing.T) {
 	b := compile(t, []compiler.Rule{
 		{Source: "/a,b", Destination: `/x"y`, Status: 301, Query: true},
-		{Source: "/gone", Status: 410},
+		{Source: "/gone", Status: 410, Unforced: true},
 		{Source: "Example.com/Z", Destination: "/z", Status: 302, CaseSensitive: true, Expires: time.Date(2099, 1, 2, 3, 4, 5, 0, time.UTC)},
 	}, compiler.Options{})
 	var out bytes.Buffer
 	if err := WriteCSV(&out, b); err != nil {
 		t.Fatal(err)
 	}
-	want := `source,destination,statusCode,caseSensitive,query,expires
-"/a,b",/x%22y,301,,true,
-/gone,,410,,,
-https://example.com/Z,/z,302,true,,2099-01-02T03:04:05Z
+	want := `source,destination,statusCode,caseSensitive,query,expires,force
+"/a,b",/x%22y,301,,true,,
+/gone,,410,,,,false
+https://example.com/Z,/z,302,true,,2099-01-02T03:04:05Z,
 `
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)

@@ -27,7 +27,7 @@ func ruleKey(buf []byte, source string, caseSensitive, strictTrailingSlash bool)
 	host, path := "", source
 	if source == "" || source[0] != '/' {
 		rest := source
-		if i := strings.Index(rest, "://"); i >= 0 {
+		if i := strings.Index(rest, "://"); i >= 0 && strings.IndexByte(rest[:i], '/') < 0 {
 			rest = rest[i+3:]
 		}
 		h, p, found := strings.Cut(rest, "/")

@@ -16,7 +16,7 @@ import (
 
 // CSVHeader is the header row WriteCSV writes; every name is one the CSV
 // manifest reader knows.
-var CSVHeader = []string{"source", "destination", "statusCode", "caseSensitive", "query", "expires"}
+var CSVHeader = []string{"source", "destination", "statusCode", "caseSensitive", "query", "expires", "force"}
 
 // Rule is one rule of a build, split back into its parts: what a manifest
 // would say to compile to the same key and record.
@@ -80,13 +80,8 @@ func Rules(b *shardfmt.Build) ([]Rule, error) {
 //   - each key becomes a source that normalizes back to it (SourceOf);
 //   - the destination is the one the build answers, after chain flattening,
 //     so the rebuilt rules have no chains left to flatten;
-//   - the status, query flag and expiry are written out, never defaulted.
-//
-// One case does not round-trip: a host-scoped rule whose chain ran through
-// a rule for any host to a path that a rule of its own host also defines.
-// The compiler followed the chain from the any-host rule, so it stopped
-// before that path; written out, the host-scoped rule now points at it
-// directly and is flattened one hop further.
+//   - the status, query flag and expiry are written out, never defaulted;
+//     an unforced rule (shardfmt.FlagUnforced) has force "false".
 //
 // Rules are collected and sorted before writing (Rules): about 100 bytes
 // per rule besides the build itself, whose bytes the strings point into.
@@ -110,6 +105,10 @@ func WriteCSV(w io.Writer, b *shardfmt.Build) error {
 		rec[5] = ""
 		if r.Record.Expires != 0 {
 			rec[5] = time.Unix(int64(r.Record.Expires), 0).UTC().Format(time.RFC3339)
+		}
+		rec[6] = ""
+		if r.Record.Flags&shardfmt.FlagUnforced != 0 {
+			rec[6] = "false"
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("inspect: write CSV: %w", err)

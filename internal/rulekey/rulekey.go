@@ -39,15 +39,18 @@
 //
 // An exact key's path loses one trailing '/' unless the build uses strict
 // trailing-slash matching, except the root path "/" (ExactLen): "/a" and
-// "/a/" are one key. A prefix key's path loses every trailing '/'
-// (PrefixLen), so "/docs/*", "/docs//*" and the prefix of "/docs" are one
-// key, and the root prefix "/*" has the empty path.
+// "/a/" are one key. A prefix key's path loses one trailing '/'
+// (PrefixLen), the one before the '*': "/docs/*" and the prefix of "/docs"
+// are one key, the root prefix "/*" has the empty path, and "/docs//*"
+// keeps the explicit double slash ("/docs/") so that it matches
+// "/docs//x" but not "/docs/x". (Builds before issue 9 trimmed every
+// trailing '/', so in them "/docs//*" was "/docs"; no other key changed.)
 //
 // # Prefix rules
 //
 // A rule source ending in "/*" is a prefix rule (SplitPattern); its key
-// path is the canonical path before the '*' with trailing slashes removed:
-// "/docs/*" is stored under the path "/docs". A canonical request path p
+// path is the canonical path before the '*' without the '/' before it:
+// "/docs/*" is stored under the path "/docs", "/docs//*" under "/docs/". A canonical request path p
 // is tried against the prefix keys with path p[:n], longest first
 // (FirstPrefix, NextPrefix): n = len(p) unless p ends in '/', and every n
 // where p[n] is '/'. The remainder after p[:n] and its '/' is the splat.
@@ -206,10 +209,11 @@ func ExactLen[S ~string | ~[]byte](p S, strict bool) int {
 }
 
 // PrefixLen returns the length of the path of a prefix key made from the
-// canonical path p: len(p) less every trailing '/'.
+// canonical path p: len(p) less one trailing '/' (the one before a prefix
+// rule's '*'), so that an explicit double slash ("/a//*") is kept.
 func PrefixLen[S ~string | ~[]byte](p S) int {
 	n := len(p)
-	for n > 0 && p[n-1] == '/' {
+	if n > 0 && p[n-1] == '/' {
 		n--
 	}
 	return n

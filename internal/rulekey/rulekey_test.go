@@ -64,7 +64,8 @@ func TestKeyBytes(t *testing.T) {
 		{"[::1]", "/a", false, false, "e[::1]/a"},
 		{"", "/docs/*", false, false, "p/docs"},
 		{"", "/Docs/*", false, true, "p/docs"},
-		{"", "/Docs//*", true, false, "P/Docs"},
+		{"", "/Docs//*", true, false, "P/Docs/"}, // an explicit double slash stays (before issue 9: "P/Docs")
+		{"", "/a///*", false, false, "p/a//"},
 		{"", "/*", false, false, "p"},
 		{"", "/*", true, true, "P"},
 		{"example.com", "/*", false, false, "pexample.com"},
@@ -182,8 +183,9 @@ func TestExactAndPrefixLen(t *testing.T) {
 		{"", 0, 0, 0},
 		{"/a", 2, 2, 2},
 		{"/a/", 2, 3, 2},
-		{"/a//", 3, 4, 2},
-		{"//", 1, 2, 0},
+		{"/a//", 3, 4, 3},
+		{"//", 1, 2, 1},
+		{"/a/b/", 4, 5, 4},
 	} {
 		if n := ExactLen(tt.p, false); n != tt.loose {
 			t.Errorf("ExactLen(%q, false) = %d, want %d", tt.p, n, tt.loose)
@@ -400,4 +402,45 @@ func FuzzKeyRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, k byte, host, path string, strict bool) {
 		checkRoundTrip(t, Kind(k), host, path, strict)
 	})
+}
+
+// TestDoubleSlashPrefix: "/a//*" matches the paths under "/a//" only, not
+// "/a/x" (issue 9); "/a/*" still matches "/a//x".
+func TestDoubleSlashPrefix(t *testing.T) {
+	key := func(pattern string) string {
+		p, _ := SplitPattern(pattern)
+		k, err := Append(nil, Prefix, "", p, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(k)
+	}
+	matches := func(pattern, req string) bool {
+		want := key(pattern)
+		for n := FirstPrefix(req, 8); n >= 0; n = NextPrefix(req, n) {
+			k, _ := Append(nil, Prefix, "", "/", false) // "p"
+			k = append(k, req[:n]...)
+			if string(k) == want {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tt := range []struct {
+		pattern, req string
+		want         bool
+	}{
+		{"/a//*", "/a//x", true},
+		{"/a//*", "/a//", true},
+		{"/a//*", "/a/x", false},
+		{"/a//*", "/a", false},
+		{"/a/*", "/a//x", true},
+		{"/a/*", "/a/x", true},
+		{"/a/*", "/a", true},
+		{"/*", "/x", true},
+	} {
+		if got := matches(tt.pattern, tt.req); got != tt.want {
+			t.Errorf("%s on %s: %v, want %v", tt.pattern, tt.req, got, tt.want)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"strings"
 )
 
 // ErrBadFallback is wrapped by the errors of FallbackDir and FallbackURL
@@ -29,12 +30,31 @@ func FallbackDir(dir string) (http.Handler, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%w: %s is not a directory", ErrBadFallback, dir)
 	}
-	return dirFallback{http.FileServer(noListing{http.Dir(dir)}), dir}, nil
+	files := noListing{http.Dir(dir)}
+	return dirFallback{http.FileServer(files), dir, files}, nil
 }
 
 type dirFallback struct {
 	http.Handler
-	dir string
+	dir   string
+	files noListing
+}
+
+// exists reports whether the fallback would serve a file (or a
+// directory's index.html) for r: an unforced rule yields to it, as on
+// Netlify (runtime.HandlerOptions.Shadowed). It opens the file, as
+// http.FileServer would, only for hits on unforced rules.
+func (d dirFallback) exists(r *http.Request) bool {
+	name := r.URL.Path
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	f, err := d.files.Open(path.Clean(name))
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }
 
 func (d dirFallback) String() string { return "files in " + d.dir }

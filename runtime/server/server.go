@@ -286,7 +286,11 @@ func New(dir string, opts Options) (*Server, error) {
 		Metrics:  s.metrics,
 		OnReload: s.onReload,
 	})
-	s.redirects = runtime.NewHandler(s.live, opts.Fallback, runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics})
+	ho := runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics}
+	if d, ok := opts.Fallback.(dirFallback); ok {
+		ho.Shadowed = d.exists // unforced (Netlify, no "!") rules yield to files
+	}
+	s.redirects = runtime.NewHandler(s.live, opts.Fallback, ho)
 	s.metricsH = s.metricsHandler()
 	s.admin = s.newAdminHandler()
 	s.healthH = http.HandlerFunc(s.servePublicHealth)
