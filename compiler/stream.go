@@ -70,7 +70,8 @@ type Progress struct {
 	Done, Total int
 }
 
-// spillBuckets is the number of buckets of a streaming build; a test lowers
+// spillBuckets is the number of buckets of a streaming build, a power of two
+// (so that buckets and power-of-two shard counts nest); a test lowers
 // it to make buckets hold several shards and shards span several buckets.
 var spillBuckets = 256
 

@@ -221,3 +221,72 @@ func TestCompileFilesMatchesCompile(t *testing.T) {
 		}
 	}
 }
+
+// writeRulesCSV writes rules as a CSV manifest (what the streaming build
+// takes), dropping what CSV cannot say: patterns and first-match order.
+func writeRulesCSV(t *testing.T, path string, rules []Rule) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	w.Write([]string{"source", "destination", "statusCode", "caseSensitive", "query", "expires", "force"})
+	for _, r := range rules {
+		if r.Syntax != SyntaxPath || len(r.QueryMatch) > 0 || r.Order != 0 {
+			continue
+		}
+		exp := ""
+		if !r.Expires.IsZero() {
+			exp = r.Expires.Format(time.RFC3339)
+		}
+		w.Write([]string{r.Source, r.Destination, fmt.Sprint(r.Status), fmt.Sprint(r.CaseSensitive), fmt.Sprint(r.Query), exp, fmt.Sprint(!r.Unforced)})
+	}
+	w.Flush()
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCompileFilesCorpora compares the streaming build with the in-memory
+// one on the shared corpora: MDN's TSV as it is, and every corpus's rules
+// written as CSV (Netlify files themselves take the in-memory path).
+func TestCompileFilesCorpora(t *testing.T) {
+	for _, rel := range []string{"mdn-en-us/_redirects.txt", "kubernetes-website/_redirects", "streamlit-docs/_redirects"} {
+		t.Run(rel, func(t *testing.T) {
+			src := rdCorpus(t, rel)
+			tmp := t.TempDir()
+			rules, _, err := ReadFile(src, ReadOptions{SkipUnsupported: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			csvFile := filepath.Join(tmp, "rules.csv")
+			writeRulesCSV(t, csvFile, rules)
+			inputs := [][]string{{csvFile}}
+			if strings.HasSuffix(rel, ".txt") {
+				inputs = append(inputs, []string{src})
+			}
+			for i, files := range inputs {
+				for _, buckets := range []int{1, 8, 256} {
+					streamOnly(t, buckets)
+					want, got := filepath.Join(tmp, fmt.Sprintf("want%d-%d", i, buckets)), filepath.Join(tmp, fmt.Sprintf("got%d-%d", i, buckets))
+					opt := Options{ShardRules: 64, Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+					ro := ReadOptions{SkipUnsupported: true}
+					ref, refProbs, refErr := compileReference(t, want, files, ro, opt)
+					b, probs, err := CompileFiles(context.Background(), got, files, ro, opt)
+					if !slices.Equal(problemStrings(refProbs), problemStrings(probs)) {
+						t.Fatalf("%v: problems differ:\nwant %q\ngot  %q", files, problemStrings(refProbs), problemStrings(probs))
+					}
+					if (err == nil) != (refErr == nil) {
+						t.Fatalf("%v: error %v, want %v", files, err, refErr)
+					}
+					if err != nil {
+						continue
+					}
+					sameBuild(t, want, got)
+					if len(b.Chains) != len(ref.Chains) {
+						t.Fatalf("%v: %d chains, want %d", files, len(b.Chains), len(ref.Chains))
+					}
+					t.Logf("%v, %d buckets: %d rules, %d shards, %d chains: the same bytes", filepath.Base(files[0]), buckets, b.Stats.Rules, b.Stats.Shards, b.Stats.Chains)
+				}
+			}
+		})
+	}
+}
