@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,8 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"math"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/redirc/redirc/internal/rulekey"
@@ -306,7 +306,11 @@ func readRecs(path string) ([]srec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading spill file: %w", err)
 	}
-	d := recReader{data: string(data)}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	// The records' strings share data, which nothing writes to again.
+	d := recReader{data: unsafe.String(&data[0], len(data))}
 	// Records are at least 20 bytes: a first guess at the count.
 	recs := make([]srec, 0, len(data)/64+1)
 	var r srec
@@ -338,15 +342,21 @@ type stream struct {
 	maxPrefixSegments                 int
 
 	// from dedup
-	unique  []int      // unique rules per bucket
-	exact   [][]uint64 // sorted hashes of the exact keys per bucket
-	index   *exactIndex
+	unique  []int         // unique rules per bucket
+	exact   []exactBucket // the exact keys' hashes, by bucket
+	seeds   []seed        // rules whose destination may be an exact rule's key
 	dupProb []orderedProblem
 
 	// from chains
 	final  map[int64]string // flattened destination by rule order
 	chains []Chain
 	loops  []Problem
+}
+
+// seed is a rule by its bucket and order.
+type seed struct {
+	bucket int
+	order  int64
 }
 
 type orderedProblem struct {
@@ -356,6 +366,7 @@ type orderedProblem struct {
 
 func (s *stream) raw(b int) string  { return filepath.Join(s.tmp, fmt.Sprintf("r%05d", b)) }
 func (s *stream) uniq(b int) string { return filepath.Join(s.tmp, fmt.Sprintf("u%05d", b)) }
+func (s *stream) cand(b int) string { return filepath.Join(s.tmp, fmt.Sprintf("c%05d", b)) }
 
 func (s *stream) pos(r *srec) Pos { return Pos{File: s.files[r.file], Line: int(r.line)} }
 
@@ -487,7 +498,8 @@ type batch struct {
 	rules []Rule
 	done  chan struct{}
 	// filled by a worker
-	recs    []byte // bucket (uvarint), record length (uvarint), record
+	recs    []byte // per rule: bucket (uvarint), record length (uvarint), record
+	cands   []byte // per candidate: bucket, hash (8 bytes), the rule's bucket and order
 	probs   []Problem
 	inputs  int
 	hosts   map[string]bool
@@ -519,7 +531,7 @@ func (s *stream) read(ro ReadOptions) error {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			var keyBuf []byte
+			var keyBuf, rb []byte
 			var r rule
 			var rec srec
 			for b := range work {
@@ -535,7 +547,20 @@ func (s *stream) read(ro ReadOptions) error {
 					// The bucket, then the record: the writer finds the
 					// record's end by decoding it.
 					b.recs = binary.AppendUvarint(b.recs, uint64(s.bucketOf(h)))
-					b.recs = appendRec(b.recs, &rec)
+					rb = appendRec(rb[:0], &rec)
+					b.recs = binary.AppendUvarint(b.recs, uint64(len(rb)))
+					b.recs = append(b.recs, rb...)
+					// Where the rule's destination may lead: spilled to
+					// the bucket of the key it names, where dedup looks
+					// it up among that bucket's exact keys.
+					srcBucket := s.bucketOf(h)
+					keyBuf = candidates(r.kind, r.host(), r.dest, r.exp, opt.StrictTrailingSlash, keyBuf, func(key []byte) {
+						ch := shardfmt.HashString(opt.HashSeed, string(key))
+						b.cands = binary.AppendUvarint(b.cands, uint64(s.bucketOf(ch)))
+						b.cands = binary.LittleEndian.AppendUint64(b.cands, ch)
+						b.cands = binary.AppendUvarint(b.cands, uint64(srcBucket))
+						b.cands = binary.AppendUvarint(b.cands, uint64(rec.order))
+					})
 					switch r.kind {
 					case rulekey.ExactCase:
 						b.caseR = true
@@ -564,12 +589,17 @@ func (s *stream) read(ro ReadOptions) error {
 	// batch order.
 	writerErr := make(chan error, 1)
 	go func() {
-		bw := make([]*bufio.Writer, s.buckets)
-		fs := make([]*os.File, s.buckets)
+		bw := make([]*bufio.Writer, 2*s.buckets)
+		fs := make([]*os.File, 2*s.buckets)
+		cw := bw[s.buckets:]
 		var err error
 		for i := range fs {
+			name := s.raw(i)
+			if i >= s.buckets {
+				name = s.cand(i - s.buckets)
+			}
 			if err == nil {
-				fs[i], err = os.Create(s.raw(i))
+				fs[i], err = os.Create(name)
 				if err == nil {
 					bw[i] = bufio.NewWriterSize(fs[i], 32<<10)
 				}
@@ -588,17 +618,27 @@ func (s *stream) read(ro ReadOptions) error {
 			s.caseRules = s.caseRules || b.caseR
 			s.prefixRules = s.prefixRules || b.prefixR
 			s.maxPrefixSegments = max(s.maxPrefixSegments, b.maxSeg)
-			d := recReader{data: string(b.recs)} // one copy per batch
-			var r srec
-			for d.off < len(d.data) {
-				bk := int(d.uvarint())
-				at := d.off
-				if !d.next(&r) {
-					break
-				}
-				if _, e := bw[bk].WriteString(d.data[at:d.off]); e != nil && err == nil {
+			for cs := b.cands; len(cs) > 0; {
+				bk, n1 := binary.Uvarint(cs)
+				cs = cs[n1:]
+				n := 8
+				_, n2 := binary.Uvarint(cs[n:])
+				n += n2
+				_, n3 := binary.Uvarint(cs[n:])
+				n += n3
+				if _, e := cw[bk].Write(cs[:n]); e != nil && err == nil {
 					err = fmt.Errorf("writing spill file: %w", e)
 				}
+				cs = cs[n:]
+			}
+			for recs := b.recs; len(recs) > 0; {
+				bk, n1 := binary.Uvarint(recs)
+				size, n2 := binary.Uvarint(recs[n1:])
+				recs = recs[n1+n2:]
+				if _, e := bw[bk].Write(recs[:size]); e != nil && err == nil {
+					err = fmt.Errorf("writing spill file: %w", e)
+				}
+				recs = recs[size:]
 			}
 		}
 		for i := range fs {
@@ -672,7 +712,7 @@ func (s *stream) read(ro ReadOptions) error {
 // dedup is pass 2.
 func (s *stream) dedup() error {
 	s.unique = make([]int, s.buckets)
-	s.exact = make([][]uint64, s.buckets)
+	s.exact = make([]exactBucket, s.buckets)
 	var mu sync.Mutex
 	var done atomic.Int32
 	return parallel(s.buckets, runtime.GOMAXPROCS(0), func(b int) error {
@@ -729,63 +769,96 @@ func (s *stream) dedup() error {
 			os.Remove(s.raw(b))
 		}
 		slices.Sort(exact)
+		eb := newExactBucket(exact)
+		// The rules whose destination may be one of this bucket's exact
+		// keys take part in flattening.
+		cands, err := os.ReadFile(s.cand(b))
+		if err != nil {
+			return fmt.Errorf("reading spill file: %w", err)
+		}
+		os.Remove(s.cand(b))
+		var seeds []seed
+		for len(cands) >= 8 {
+			h := binary.LittleEndian.Uint64(cands)
+			sb, n1 := binary.Uvarint(cands[8:])
+			order, n2 := binary.Uvarint(cands[8+n1:])
+			if n1 <= 0 || n2 <= 0 {
+				return errors.New("compiler: corrupt spill file")
+			}
+			cands = cands[8+n1+n2:]
+			if eb.has(h) {
+				seeds = append(seeds, seed{int(sb), int64(order)})
+			}
+		}
 		s.unique[b] = n
-		s.exact[b] = exact
+		s.exact[b] = eb
 		mu.Lock()
 		s.dupProb = append(s.dupProb, probs...)
+		s.seeds = append(s.seeds, seeds...)
 		mu.Unlock()
 		report(s.opt, Progress{Stage: "checking", Rules: s.inputs, Done: int(done.Add(1)), Total: s.buckets})
 		return nil
 	})
 }
 
-// exactIndex is the sorted hashes of every exact rule's key, with a
-// directory by the top bits: looking a hash up reads one directory entry
-// and a couple of neighbouring hashes (a binary search over 1e7 hashes
-// missed the cache at each of its last steps and took a third of the
-// build's CPU). 10 bytes per exact rule.
-type exactIndex struct {
+// exactBucket is the sorted hashes of a bucket's exact keys with a
+// directory: looking a hash up reads one directory entry and a couple of
+// neighbouring hashes (binary searches over 1e7 hashes missed the cache at
+// each of their last steps and took a third of the build's CPU). About 10
+// bytes per exact rule. The buckets together are the index of exact
+// sources.
+type exactBucket struct {
 	hashes []uint64
-	dir    []uint32 // dir[t] is the first hash whose top bits are >= t
+	first  uint64
 	shift  uint
+	dir    []uint32 // dir[t] is the first hash h with (h-first)>>shift >= t
 }
 
-func newExactIndex(perBucket [][]uint64) *exactIndex {
-	// Buckets are monotone in the hash (ShardOf is), so their sorted
-	// hashes, concatenated, are sorted.
-	n := 0
-	for _, e := range perBucket {
-		n += len(e)
+func newExactBucket(hs []uint64) exactBucket {
+	if len(hs) == 0 {
+		return exactBucket{}
 	}
-	x := &exactIndex{hashes: make([]uint64, 0, n)}
-	for _, e := range perBucket {
-		x.hashes = append(x.hashes, e...)
+	eb := exactBucket{hashes: hs, first: hs[0], shift: 64}
+	span := hs[len(hs)-1] - hs[0]
+	for eb.shift > 0 && span>>(eb.shift-1) < uint64(len(hs)/2+1) {
+		eb.shift--
 	}
-	bits := uint(1)
-	for 1<<bits < n/2 && bits < 30 {
-		bits++
-	}
-	x.shift = 64 - bits
-	x.dir = make([]uint32, 1<<bits+1)
+	eb.dir = make([]uint32, eb.slot(hs[len(hs)-1])+2)
 	j := 0
-	for t := range x.dir {
-		for j < n && x.hashes[j]>>x.shift < uint64(t) {
+	for t := range eb.dir {
+		for j < len(hs) && eb.slot(hs[j]) < uint64(t) {
 			j++
 		}
-		x.dir[t] = uint32(j)
+		eb.dir[t] = uint32(j)
 	}
-	return x
+	return eb
 }
 
-func (x *exactIndex) has(h uint64) bool {
-	t := h >> x.shift
-	for _, v := range x.hashes[x.dir[t]:x.dir[t+1]] {
+func (eb *exactBucket) slot(h uint64) uint64 {
+	if eb.shift >= 64 {
+		return 0
+	}
+	return (h - eb.first) >> eb.shift
+}
+
+func (eb *exactBucket) has(h uint64) bool {
+	if len(eb.hashes) == 0 || h < eb.first {
+		return false
+	}
+	t := eb.slot(h)
+	if t+1 >= uint64(len(eb.dir)) {
+		return false
+	}
+	for _, v := range eb.hashes[eb.dir[t]:eb.dir[t+1]] {
 		if v == h {
 			return true
 		}
 	}
 	return false
 }
+
+// hasExact reports whether an exact rule's key may hash to h.
+func (s *stream) hasExact(h uint64) bool { return s.exact[s.bucketOf(h)].has(h) }
 
 // flattenChains is pass 3. It finds the rules whose own destination may
 // be the source of an exact rule (a key target would look up is in the
@@ -798,12 +871,7 @@ func (x *exactIndex) has(h uint64) bool {
 // order.
 func (s *stream) flattenChains() error {
 	s.final = make(map[int64]string)
-	s.index = newExactIndex(s.exact)
-	s.exact = nil
-	defer func() { s.index = nil }()
-	if len(s.index.hashes) == 0 {
-		return nil
-	}
+	defer func() { s.exact = nil }()
 	var (
 		mu   sync.Mutex
 		set  = make(map[string]*srec) // the rules taking part, by key
@@ -814,21 +882,28 @@ func (s *stream) flattenChains() error {
 		c.key, c.dest, c.source = strings.Clone(r.key), strings.Clone(r.dest), strings.Clone(r.source)
 		return &c
 	}
-	err := parallel(s.buckets, runtime.GOMAXPROCS(0), func(b int) error {
+	byBucket := make(map[int]map[int64]bool)
+	for _, sd := range s.seeds {
+		if byBucket[sd.bucket] == nil {
+			byBucket[sd.bucket] = make(map[int64]bool)
+		}
+		byBucket[sd.bucket][sd.order] = true
+	}
+	s.seeds = nil
+	buckets := make([]int, 0, len(byBucket))
+	for b := range byBucket {
+		buckets = append(buckets, b)
+	}
+	err := parallel(len(buckets), runtime.GOMAXPROCS(0), func(i int) error {
+		b := buckets[i]
 		recs, err := readRecs(s.uniq(b))
 		if err != nil {
 			return err
 		}
-		var buf []byte
 		var found []*srec
 		for i := range recs {
-			r := &recs[i]
-			hit := false
-			buf = s.candidates(r, buf, func(key []byte) {
-				hit = hit || s.index.has(shardfmt.HashString(s.opt.HashSeed, string(key)))
-			})
-			if hit {
-				found = append(found, keep(r))
+			if byBucket[b][recs[i].order] {
+				found = append(found, keep(&recs[i]))
 			}
 		}
 		mu.Lock()
@@ -836,7 +911,7 @@ func (s *stream) flattenChains() error {
 			set[r.key] = r
 		}
 		mu.Unlock()
-		report(s.opt, Progress{Stage: "chains", Rules: s.inputs, Done: int(done.Add(1)), Total: s.buckets})
+		report(s.opt, Progress{Stage: "chains", Rules: s.inputs, Done: int(done.Add(1)), Total: len(buckets)})
 		return nil
 	})
 	if err != nil || len(set) == 0 {
@@ -848,7 +923,7 @@ func (s *stream) flattenChains() error {
 		wanted := make(map[string]bool)
 		c.missed = func(key []byte) {
 			k := string(key)
-			if !absent[k] && s.index.has(shardfmt.HashString(s.opt.HashSeed, k)) {
+			if !absent[k] && s.hasExact(shardfmt.HashString(s.opt.HashSeed, k)) {
 				wanted[k] = true
 			}
 		}
@@ -917,14 +992,19 @@ func (s *stream) checkedOf(set map[string]*srec) (*checked, []*srec) {
 	return c, recs
 }
 
-// candidates calls f with each key checked.target would look up for r, in
-// its order (see target); buf is scratch space, returned for reuse.
-func (s *stream) candidates(r *srec, buf []byte, f func(key []byte)) []byte {
-	d := r.dest
-	if d == "" || r.prefix() || r.exp != 0 {
+// candidates calls f with each key checked.target may look up for a rule
+// on its own host with destination dest: a superset, since the hosts of
+// the whole rule set, and whether it has case-sensitive rules, are not
+// known yet when it is called (pass 1). A key that target would not look
+// up matches no rule anyway (no rule has that host, or that kind), or
+// only makes the rule take part in flattening, which then decides. buf is
+// scratch space, returned for reuse.
+func candidates(kind rulekey.Kind, ownHost, dest string, exp uint32, strict bool, buf []byte, f func(key []byte)) []byte {
+	d := dest
+	if d == "" || kind.IsPrefix() || exp != 0 {
 		return buf
 	}
-	host := r.host()
+	host := ownHost
 	if d[0] != '/' {
 		_, rest, _ := strings.Cut(d, "://")
 		h, p, _ := strings.Cut(rest, "/")
@@ -932,9 +1012,6 @@ func (s *stream) candidates(r *srec, buf []byte, f func(key []byte)) []byte {
 			return buf
 		}
 		host = urlnorm.Host(h)
-		if !s.hosts[host] {
-			return buf
-		}
 		d = "/" + p
 	}
 	if i := strings.IndexByte(d, '#'); i >= 0 {
@@ -944,11 +1021,8 @@ func (s *stream) candidates(r *srec, buf []byte, f func(key []byte)) []byte {
 		return buf
 	}
 	for _, h := range [2]string{host, ""} {
-		for _, kind := range [2]rulekey.Kind{rulekey.ExactCase, rulekey.Exact} {
-			if kind == rulekey.ExactCase && !s.caseRules {
-				continue
-			}
-			b, err := rulekey.Append(buf[:0], kind, h, d, s.opt.StrictTrailingSlash)
+		for _, k := range [2]rulekey.Kind{rulekey.ExactCase, rulekey.Exact} {
+			b, err := rulekey.Append(buf[:0], k, h, d, strict)
 			if err != nil {
 				continue
 			}

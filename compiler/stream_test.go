@@ -290,3 +290,36 @@ func TestCompileFilesCorpora(t *testing.T) {
 		})
 	}
 }
+
+func TestExactBucket(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	for _, n := range []int{0, 1, 2, 3, 10, 1000, 50000} {
+		hs := make([]uint64, n)
+		in := make(map[uint64]bool, n)
+		for i := range hs {
+			hs[i] = rng.Uint64()
+			if n < 1000 && rng.IntN(3) == 0 {
+				hs[i] >>= rng.IntN(64) // crowded near zero
+			}
+			in[hs[i]] = true
+		}
+		slices.Sort(hs)
+		eb := newExactBucket(slices.Clone(hs))
+		for _, h := range hs {
+			if !eb.has(h) {
+				t.Fatalf("n=%d: %#x not found", n, h)
+			}
+		}
+		for range 10000 {
+			h := rng.Uint64()
+			if n > 0 && rng.IntN(2) == 0 {
+				h = hs[rng.IntN(n)] + uint64(rng.IntN(3)) - 1
+			}
+			if eb.has(h) != in[h] {
+				t.Fatalf("n=%d: has(%#x) = %v", n, h, !in[h])
+			}
+		}
+	}
+}

@@ -269,11 +269,24 @@ func runBuild(c *cli.Context) error {
 		return err
 	}
 	out := c.String("output")
-	if os.Getenv("GOGC") == "" {
-		// The build's live heap is mostly strings it is about to drop; a
-		// tighter GC target cuts peak RSS for 1M rules from ~640 MB to
-		// ~510 MB at no measurable CPU cost (GOGC=50 vs 100, /usr/bin/time).
+	switch {
+	case os.Getenv("GOGC") != "":
+	case slices.Contains(files, "-"):
+		// In memory, the build's live heap is mostly strings it is about
+		// to drop; a tighter GC target cuts peak RSS for 1M rules from
+		// ~640 MB to ~510 MB at no measurable CPU cost (GOGC=50 vs 100,
+		// /usr/bin/time).
 		debug.SetGCPercent(50)
+	default:
+		// The streaming build's live heap is small (a bucket per worker
+		// and the index of exact sources): collecting less often saved a
+		// fifth of the CPU time at 1e7 rules (GOGC=200 vs 50: 28 vs 36
+		// CPU-seconds, peak RSS 520 vs 270 MB); the soft limit keeps 1e8
+		// rules, whose index alone is 1 GB, under 4 GB.
+		debug.SetGCPercent(200)
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(3 << 30)
+		}
 	}
 	if p := c.String("cpuprofile"); p != "" {
 		f, err := os.Create(p)
