@@ -31,33 +31,43 @@ import (
 //
 //  1. read: the readers hand rules over in batches; workers check each
 //     rule (checkRule, which needs no other rule) and encode it as a
-//     compact record; one writer appends the records, in file order, to
-//     the spill file of the key's bucket. A bucket is a pure function of
-//     the key's hash: the top bits of its shard number over 65536 shards
-//     (ShardOf over maxShards), so that every shard count the rule count
-//     may give later (a power of two up to 65536) splits buckets or
-//     groups them without moving a key; with Options.Shards, the bucket
-//     is the shard's number scaled down to the bucket count.
+//     compact record (its key's hash, position, status, kind, flags,
+//     expiry, key, destination, source as written); one writer appends
+//     the records, in file order, to the spill file of the key's bucket.
+//     A bucket is a pure function of the key's hash: its top bits (ShardOf
+//     over the bucket count, a power of two), so that every shard count
+//     the rule count may give later (a power of two up to 65536) splits
+//     buckets or groups them without moving a key; with Options.Shards,
+//     the bucket is the shard's number scaled down to the bucket count.
+//     The workers also spill each rule's chain candidates (the keys
+//     checked.target may look up for its destination: 8-byte hashes with
+//     the rule's bucket and order) to the bucket of the key they name.
 //  2. dedup: per bucket, the first rule of each key wins and later ones
 //     are duplicates or conflicts (a key is in one bucket only); the
-//     unique rules are written back and the hashes of exact keys kept in
-//     memory, sorted (8 bytes per rule: the index of exact sources).
-//  3. chains: per bucket, each rule's possible targets (the keys
-//     target would look up) are hashed and looked for in that index; only
-//     hits (real chains, or 64-bit hash collisions, which are refuted by
-//     comparing keys) are kept. The target buckets are then read for the
-//     hit keys only, and chains and loops are resolved in memory with the
-//     same walk as flatten, over the few rules that take part.
+//     unique rules are written back (the spill file is renamed when there
+//     were none), and the hashes of exact keys kept in memory, sorted,
+//     with a directory (about 10 bytes per exact rule: the index of exact
+//     sources). The bucket's incoming candidates are matched against its
+//     exact keys, in cache: a hit names a rule that may start a chain.
+//  3. chains: flatten itself runs over the rules that may start a chain,
+//     read back from their buckets; a walk that looks up a key it does
+//     not have but the index does has that rule fetched, and the walk runs
+//     again, until nothing is missing. Rules outside that set have no hop
+//     in the whole rule set either, so the chains, loops and final
+//     destinations are the whole rule set's, found in the same order.
+//     Without chains this pass reads nothing.
 //  4. encode: per bucket (or group of buckets forming one shard), the
 //     unique rules, with flattened destinations, are encoded into shards
-//     written to spill files; the output directory is written from them
-//     as WriteDir does.
+//     and handed to a pool of writers (writeDir) that put them in the
+//     output directory as WriteDir does, index last.
 //
-// Cost: the spill files hold each rule about twice (raw and deduplicated,
-// the raw one removed after pass 2), plus the shard images; passes 2-4
-// read the deduplicated rules sequentially three times. Memory is the
-// largest bucket's rules times the number of workers, plus 8 bytes per
-// exact rule for the index of sources, plus the distinct hosts.
+// Cost: the spill files hold each rule once (about the size of its CSV
+// line plus 20 bytes) and two chain candidates of about 14 bytes for a
+// typical rule; each is written once and read once, plus a second read of
+// the rules in pass 4 (from the page cache when memory allows). Memory is
+// the largest bucket's rules times the number of workers, plus about 10
+// bytes per exact rule for the index of sources, the distinct hosts of
+// host-scoped rules, and the rules taking part in chains.
 
 // Progress reports how far CompileFiles has got.
 type Progress struct {
@@ -74,6 +84,10 @@ type Progress struct {
 // (so that buckets and power-of-two shard counts nest); a test lowers
 // it to make buckets hold several shards and shards span several buckets.
 var spillBuckets = 256
+
+// spillBucketBytes is about how much manifest goes to one bucket below
+// spillBuckets buckets; a test sets it to 0 to use spillBuckets always.
+var spillBucketBytes int64 = 1 << 20
 
 // streamMinBytes is the input size under which CompileFiles reads the
 // rules into memory and uses Compile: small inputs gain nothing from
@@ -393,8 +407,17 @@ func compileStream(ctx context.Context, dir string, files []string, ro ReadOptio
 
 	s := &stream{opt: opt, files: files, tmp: tmp, hosts: make(map[string]bool)}
 	s.buckets = spillBuckets
-	if size > 8<<30 {
+	switch {
+	case size > 8<<30:
 		s.buckets *= 4 // keep a bucket near 100k rules at 1e8
+	case spillBucketBytes > 0:
+		// Fewer files for smaller inputs: about 1 MB of manifest per
+		// bucket, a power of two.
+		n := 1
+		for n < s.buckets && int64(n)*spillBucketBytes < size {
+			n <<= 1
+		}
+		s.buckets = n
 	}
 	if n := opt.Shards; n > 0 {
 		s.buckets = min(s.buckets, n)

@@ -50,9 +50,9 @@ func compileReference(t *testing.T, dir string, files []string, ro ReadOptions, 
 // buckets so that shards span buckets and buckets hold several shards.
 func streamOnly(t *testing.T, buckets int) {
 	t.Helper()
-	oldMin, oldBuckets := streamMinBytes, spillBuckets
-	streamMinBytes, spillBuckets = 0, buckets
-	t.Cleanup(func() { streamMinBytes, spillBuckets = oldMin, oldBuckets })
+	oldMin, oldBuckets, oldBytes := streamMinBytes, spillBuckets, spillBucketBytes
+	streamMinBytes, spillBuckets, spillBucketBytes = 0, buckets, 0
+	t.Cleanup(func() { streamMinBytes, spillBuckets, spillBucketBytes = oldMin, oldBuckets, oldBytes })
 }
 
 // sameBuild compares two build directories file by file.

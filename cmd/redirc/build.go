@@ -437,13 +437,14 @@ func humanBytes(n int64) string {
 // progress shows the current stage on a terminal (or with --progress)
 // and stays silent otherwise (CI logs get only the summary).
 type progress struct {
-	w     io.Writer
-	on    bool
-	tty   bool
-	start time.Time
-	rules atomic.Int64 // rules read, as last reported
-	mu    sync.Mutex
-	last  time.Time
+	w         io.Writer
+	on        bool
+	tty       bool
+	start     time.Time
+	rules     atomic.Int64 // rules read, as last reported
+	mu        sync.Mutex
+	last      time.Time
+	lastStage string
 }
 
 func newProgress(w io.Writer, force bool) *progress {
@@ -477,7 +478,7 @@ func (p *progress) line(msg string) {
 }
 
 // report is the compiler's Progress callback: rules read and their rate,
-// then the stage; at most a few lines a second.
+// then the stage; a line for each new stage, else at most four a second.
 func (p *progress) report(pr compiler.Progress) {
 	p.rules.Store(pr.Rules)
 	if !p.on {
@@ -487,13 +488,13 @@ func (p *progress) report(pr compiler.Progress) {
 	defer p.mu.Unlock()
 	now := time.Now()
 	final := pr.Total > 0 && pr.Done == pr.Total
-	if !final && now.Sub(p.last) < 250*time.Millisecond {
+	if !final && pr.Stage == p.lastStage && now.Sub(p.last) < 250*time.Millisecond {
 		return
 	}
-	p.last = now
+	p.last, p.lastStage = now, pr.Stage
 	el := time.Since(p.start).Seconds()
 	msg := fmt.Sprintf("%s: %d rules read (%.0f rules/s)", pr.Stage, pr.Rules, float64(pr.Rules)/max(el, 1e-3))
-	if pr.Total > 0 {
+	if pr.Total > 0 || pr.Stage == "writing" {
 		msg = fmt.Sprintf("%s: %d/%d, %d rules read", pr.Stage, pr.Done, pr.Total, pr.Rules)
 	}
 	p.line(msg)
