@@ -23,6 +23,9 @@ var ErrInvalid = errors.New("compiler: the manifest has errors")
 type Build struct {
 	Index  *shardfmt.Index
 	Shards [][]byte
+	// Patterns is the pattern file's image (nil when the build has no
+	// pattern rules); Index.Patterns names it.
+	Patterns []byte
 	// Chains lists every flattened redirect chain.
 	Chains []Chain
 	Stats  Stats
@@ -96,6 +99,7 @@ func Compile(rules []Rule, opt Options) (*Build, []Problem, error) {
 	}
 
 	nrules := len(c.rules)
+	pats := c.pats
 	c.byKey, c.rules, c.in = nil, nil, nil // let the GC have them while shards are encoded
 	b := &Build{Shards: make([][]byte, n), Chains: c.chains}
 	ix := &shardfmt.Index{
@@ -123,9 +127,20 @@ func Compile(rules []Rule, opt Options) (*Build, []Problem, error) {
 	}); err != nil {
 		return nil, c.probs, err
 	}
+	if len(pats) > 0 {
+		img, err := shardfmt.EncodePatterns(pats)
+		if err != nil {
+			return nil, c.probs, fmt.Errorf("encoding patterns: %w", err)
+		}
+		sum := xxhash.Sum64(img)
+		ix.FormatMinor = shardfmt.FormatMinorPatterns
+		ix.Patterns = &shardfmt.IndexPatterns{File: shardfmt.PatternsFileName(sum), Hash: shardfmt.FormatHash(sum), Rules: len(pats), Size: int64(len(img))}
+		b.Patterns = img
+		st.Bytes += int64(len(img))
+	}
 	ix.BuildID = ix.ComputeBuildID()
 	b.Index = ix
-	st.Rules = nrules
+	st.Rules = nrules + len(pats)
 	st.Shards = n
 	for _, img := range b.Shards {
 		st.Bytes += int64(len(img))

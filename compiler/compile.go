@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redirc/redirc/internal/pattern"
 	"github.com/redirc/redirc/internal/rulekey"
 	"github.com/redirc/redirc/internal/urlnorm"
 	"github.com/redirc/redirc/shardfmt"
@@ -100,6 +101,10 @@ type rule struct {
 	// hop is the rule's chain-resolution state on its own host (see
 	// flatten); hop.final is the destination after chain flattening.
 	hop
+	// pat is the rule as a pattern, for rules of ordered lists
+	// (Rule.ordered); lowered says it went to the exact tier.
+	pat     *pattern.Pattern
+	lowered bool
 }
 
 // host returns the rule's canonical host ("" for any host).
@@ -157,6 +162,10 @@ type checked struct {
 	// what the build contains, for the index and the runtime
 	hostRules, caseRules, prefixRules bool
 	maxPrefixSegments                 int
+	// ord holds the rules of ordered lists until orderRules sorts them
+	// out; pats the pattern rules of the build, in rank order.
+	ord  []*rule
+	pats []pattern.Spec
 }
 
 // src returns the Rule r was checked from.
@@ -220,6 +229,10 @@ func check(rules []Rule, opt Options) *checked {
 		}
 		in := &rules[i]
 		r := &slab[i]
+		if in.ordered() {
+			c.ord = append(c.ord, r)
+			continue
+		}
 		if prev, ok := c.byKey[r.key]; ok {
 			if prev.dest == r.dest && c.src(prev).Status == in.Status && prev.flags == r.flags && prev.exp == r.exp {
 				c.warnf(in.Pos, "duplicate rule: %s is already defined at %s with the same outcome", in.Source, c.src(prev).Pos)
@@ -250,10 +263,8 @@ func check(rules []Rule, opt Options) *checked {
 			c.hostRules = true
 		}
 	}
-	if c.prefixRules {
-		c.warnShadowed()
-	}
-	if len(c.rules) == 0 && !opt.AllowEmpty && !HasErrors(c.probs) {
+	c.orderRules()
+	if len(c.rules)+len(c.pats) == 0 && !opt.AllowEmpty && !HasErrors(c.probs) {
 		// An empty build would make a server that loads it drop every
 		// redirect. Pos names the first rule's file when there was one.
 		var p Pos
@@ -306,9 +317,16 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 		return false
 	}
 
+	if in.ordered() && in.Syntax != SyntaxPath {
+		return checkPatternRule(r, in, opt, probs)
+	}
 	host, path, err := splitSource(in.Source)
 	if err != nil {
 		bad("%v", err)
+		return false
+	}
+	if in.Host != "" {
+		bad("Host is only for pattern rules: write the host in the source")
 		return false
 	}
 	if i := ctlIndex(in.Source); i >= 0 {
@@ -373,7 +391,74 @@ func checkRule(r *rule, in *Rule, opt Options, maxSrc, maxDst int, now time.Time
 			warnf(probs, in.Pos, "rule expired at %s: it will answer 410 Gone", in.Expires.Format(time.RFC3339))
 		}
 	}
+	if ok && in.ordered() {
+		ok = checkPattern(r, in, r.host(), path, opt, probs)
+	}
 	return ok
+}
+
+// checkPatternRule checks a rule whose source is a pattern (Rule.Syntax
+// other than SyntaxPath): it has no key, only a compiled pattern.
+func checkPatternRule(r *rule, in *Rule, opt Options, probs *[]Problem) bool {
+	if i := ctlIndex(in.Source); i >= 0 {
+		// A pattern is matched against the path as a browser sends it,
+		// where a control character is always percent-encoded: write
+		// %XX in the pattern instead.
+		errorf(probs, in.Pos, "source contains control character %q at byte %d: write it percent-encoded in a pattern", in.Source[i], i)
+		return false
+	}
+	host, path := "", in.Source
+	if in.Syntax != SyntaxRegex {
+		if !strings.HasPrefix(in.Source, "/") && in.Syntax == SyntaxPathToRegexp && !strings.Contains(in.Source, "://") {
+			warnf(probs, in.Pos, "source %q does not begin with /: it never matches (skipped)", in.Source)
+			return false
+		}
+		h, p, err := splitSource(in.Source)
+		if err != nil {
+			errorf(probs, in.Pos, "%v", err)
+			return false
+		}
+		host, path = h, p
+	}
+	host, err := patternHost(in, host)
+	if err != nil {
+		errorf(probs, in.Pos, "%v", err)
+		return false
+	}
+	if len(host) > rulekey.MaxHost {
+		errorf(probs, in.Pos, "host %q is longer than 255 bytes", host)
+		return false
+	}
+	dest := in.Destination
+	if in.Status == 410 {
+		if dest != "" {
+			warnf(probs, in.Pos, "destination %q is ignored: status 410 answers Gone without a Location", dest)
+		}
+		dest = ""
+	} else {
+		d, err := checkDest(dest, true)
+		if err != nil {
+			errorf(probs, in.Pos, "%v", err)
+			return false
+		}
+		dest = d
+	}
+	r.dest, r.final = dest, dest
+	if in.Query {
+		r.flags |= shardfmt.FlagQuery
+	}
+	if in.Unforced {
+		r.flags |= shardfmt.FlagUnforced
+	}
+	if !in.Expires.IsZero() {
+		sec := in.Expires.Unix()
+		if sec <= 0 || sec > math.MaxUint32 {
+			errorf(probs, in.Pos, "expires %s is outside 1970..2106", in.Expires.Format(time.RFC3339))
+			return false
+		}
+		r.exp = uint32(sec)
+	}
+	return checkPattern(r, in, host, path, opt, probs)
 }
 
 func ctlIndex(s string) int {
@@ -513,30 +598,4 @@ func encodeDest(d string) string {
 
 func destEscape(c byte) bool {
 	return c <= ' ' || c >= 0x7f || c == '"' || c == '<' || c == '>' || c == '\\' || c == '^' || c == '`' || c == '{' || c == '|' || c == '}'
-}
-
-// warnShadowed warns about exact rules that an earlier prefix rule in the
-// same file would have caught in first-match formats such as Netlify's:
-// redirc applies exact rules before prefix rules. It tries the prefixes a
-// lookup of the exact rule's path would try (rulekey.FirstPrefix).
-func (c *checked) warnShadowed() {
-	var buf []byte
-	for _, r := range c.rules {
-		if r.prefix() || !c.src(r).FirstMatch {
-			continue
-		}
-		p := r.path()
-		for j := rulekey.FirstPrefix(p, c.maxPrefixSegments); j >= 0; j = rulekey.NextPrefix(p, j) {
-			for _, k := range [2]rulekey.Kind{rulekey.PrefixCase, rulekey.Prefix} {
-				buf = rulekey.AppendHeader(buf[:0], k, r.host())
-				buf = urlnorm.AppendPath(buf, p[:j], k.Fold()) // p is canonical: only folds
-				if pr, ok := c.byKey[string(buf)]; ok && pr.order < r.order && c.src(pr).Pos.File == c.src(r).Pos.File {
-					c.warnf(c.src(r).Pos, "%s is shadowed by the earlier splat rule %s at %s in first-match order; redirc applies exact rules first",
-						c.src(r).Source, c.src(pr).Source, c.src(pr).Pos)
-					goto next
-				}
-			}
-		}
-	next:
-	}
 }

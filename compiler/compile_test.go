@@ -228,7 +228,7 @@ func TestShadowWarning(t *testing.T) {
 		rs[i].FirstMatch = true
 	}
 	ps := Check(rs, Options{})
-	if len(ps) != 1 || ps[0].Severity != Warning || ps[0].Pos.Line != 3 || !strings.Contains(ps[0].Msg, "shadowed by the earlier splat rule /docs/*") {
+	if len(ps) != 1 || ps[0].Severity != Warning || ps[0].Pos.Line != 3 || !strings.Contains(ps[0].Msg, "never reached: shadowed by test.csv:2 (/docs/*)") {
 		t.Fatalf("got %v", ps)
 	}
 }
@@ -446,7 +446,7 @@ func TestNetlifyRulesAreFirstMatch(t *testing.T) {
 		t.Fatal(err, ps)
 	}
 	ps = Check(rs, Options{})
-	if len(ps) != 1 || !strings.Contains(ps[0].Msg, "shadowed by the earlier splat rule") {
+	if len(ps) != 1 || !strings.Contains(ps[0].Msg, "never reached: shadowed by") {
 		t.Fatalf("got %v", ps)
 	}
 }

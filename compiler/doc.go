@@ -39,12 +39,16 @@
 //     held whole; each object is parsed by the allocation-free scanner in
 //     jsonscan.go, which accepts exactly what encoding/json accepts
 //     (FuzzReadJSONL checks this).
-//   - vercel.go: vercel.json's path-to-regexp sources; only a final
-//     "/:name*" (a prefix rule) is supported. It also holds the warning for
-//     such a pattern written in a CSV or JSON bulk-redirect file, where
-//     sources are literal.
+//   - vercel.go: the warning for a vercel.json pattern written in a CSV or
+//     JSON bulk-redirect file, where sources are literal (vercel.json
+//     sources are SyntaxPathToRegexp rules).
 //   - read_netlify.go: Netlify _redirects, applied in file order
-//     (Rule.FirstMatch).
+//     (Rule.FirstMatch; placeholders are SyntaxNetlify).
+//
+// pattern.go turns the ordered lists (Rule.ordered: FirstMatch, Order or a
+// pattern Syntax) into the build's pattern rules (internal/pattern), keeping
+// in the exact and prefix tiers only the rules whose answers stay the same
+// there, and warns "never reached" for rules an earlier one always answers.
 //   - read_tsv.go: FROM<TAB>TO[<TAB>STATUS] lines, as in MDN's
 //     _redirects.txt.
 //

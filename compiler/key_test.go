@@ -135,7 +135,7 @@ func TestShadowWarningPrefixes(t *testing.T) {
 			rs[i].FirstMatch = true
 		}
 		ps := Check(rs, Options{})
-		got := len(ps) == 1 && strings.Contains(ps[0].Msg, "shadowed by the earlier splat rule")
+		got := len(ps) == 1 && strings.Contains(ps[0].Msg, "never reached: shadowed by")
 		if got != tt.warn || len(ps) > 1 {
 			t.Errorf("%v: problems %v, want shadow warning %v", tt.lines, ps, tt.warn)
 		}

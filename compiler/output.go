@@ -48,13 +48,13 @@ func (b *Build) WriteDir(dir string) error {
 // ctx is done (then the error wraps ErrDirLocked and ctx's cause). Once the
 // lock is held, the write runs to the end: ctx does not interrupt it.
 func (b *Build) WriteDirContext(ctx context.Context, dir string) error {
-	written, err := writeDir(ctx, dir, func(put func(name string, img []byte) error) (*shardfmt.Index, error) {
+	written, err := writeDir(ctx, dir, func(put func(name string, img []byte) error) (*shardfmt.Index, []byte, error) {
 		for i, img := range b.Shards {
 			if err := put(b.Index.Shards[i].File, img); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-		return b.Index, nil
+		return b.Index, b.Patterns, nil
 	})
 	if err == nil {
 		b.Stats.Written = written
@@ -64,10 +64,11 @@ func (b *Build) WriteDirContext(ctx context.Context, dir string) error {
 
 // writeDir is WriteDirContext for a build that produce makes: it hands
 // each shard file to put (from any goroutine; put returns the first write
-// error so far, and produce should then stop) and returns the index. The
-// files are written by a pool of goroutines while produce goes on. It
-// returns the number of shard files written.
-func writeDir(ctx context.Context, dir string, produce func(put func(name string, img []byte) error) (*shardfmt.Index, error)) (written int, err error) {
+// error so far, and produce should then stop) and returns the index and
+// the pattern file's image (nil without one). The shard files are written
+// by a pool of goroutines while produce goes on. It returns the number of
+// shard files written.
+func writeDir(ctx context.Context, dir string, produce func(put func(name string, img []byte) error) (*shardfmt.Index, []byte, error)) (written int, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, fmt.Errorf("creating output directory: %w", err)
 	}
@@ -137,7 +138,7 @@ func writeDir(ctx context.Context, dir string, produce func(put func(name string
 		jobs <- job{name, img}
 		return nil
 	}
-	ix, err := produce(put)
+	ix, patterns, err := produce(put)
 	close(jobs)
 	wg.Wait()
 	if err == nil {
@@ -145,6 +146,17 @@ func writeDir(ctx context.Context, dir string, produce func(put func(name string
 	}
 	if err != nil {
 		return 0, err
+	}
+	if p := ix.Patterns; p != nil {
+		path := filepath.Join(dir, p.File)
+		if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || !sameContent(path, patterns) {
+			if err := writeAtomic(dir, p.File, patterns); err != nil {
+				return 0, err
+			}
+			if err != nil {
+				created = append(created, p.File)
+			}
+		}
 	}
 	idx, err := ix.Marshal()
 	if err != nil {
@@ -163,6 +175,9 @@ func writeDir(ctx context.Context, dir string, produce func(put func(name string
 	keep := make(map[string]bool, len(ix.Shards)+len(prev))
 	for _, s := range ix.Shards {
 		keep[s.File] = true
+	}
+	if p := ix.Patterns; p != nil {
+		keep[p.File] = true
 	}
 	for _, f := range prev {
 		keep[f] = true
@@ -186,9 +201,12 @@ func previousShards(dir string) []string {
 	if err != nil {
 		return nil
 	}
-	names := make([]string, len(ix.Shards))
+	names := make([]string, len(ix.Shards), len(ix.Shards)+1)
 	for i, s := range ix.Shards {
 		names[i] = s.File
+	}
+	if ix.Patterns != nil {
+		names = append(names, ix.Patterns.File)
 	}
 	return names
 }
@@ -203,7 +221,7 @@ func removeStale(dir string, keep map[string]bool) {
 	for _, e := range ents {
 		name := e.Name()
 		switch {
-		case strings.HasSuffix(name, ".rdx") && !keep[name] && e.Type().IsRegular():
+		case (strings.HasSuffix(name, ".rdx") || strings.HasSuffix(name, ".rdp")) && !keep[name] && e.Type().IsRegular():
 			os.Remove(filepath.Join(dir, name))
 		case strings.HasPrefix(name, ".tmp-"):
 			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > time.Hour {

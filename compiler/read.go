@@ -70,8 +70,8 @@ type ReadOptions struct {
 	// vercel.json redirects (where "permanent" defaults to true).
 	DefaultStatus int
 	// SkipUnsupported turns constructs redirc cannot honour (Netlify
-	// rewrites, conditions, query matchers, placeholders; vercel.json
-	// patterns and has/missing) into warnings; the rule is skipped either way.
+	// rewrites, proxies and conditions; vercel.json has/missing) into
+	// warnings; the rule is skipped either way.
 	SkipUnsupported bool
 	// MaxLineBytes limits one line (one rule object in JSON). 0 means
 	// DefaultMaxLineBytes. A longer line is a Problem and reading goes on

@@ -35,7 +35,7 @@ func rdRuleString(r Rule) string {
 	if r.FirstMatch {
 		// Netlify: show what differs from its defaults (the query passed
 		// on by 301 and 302 without a query of their own, unforced).
-		query = r.Query != ((r.Status == 301 || r.Status == 302) && !strings.Contains(r.Destination, "?"))
+		query = r.Query != ((r.Status == 301 || r.Status == 302) && !strings.Contains(r.Destination, "?") && len(r.QueryMatch) == 0)
 		if !r.Unforced {
 			s += " !"
 		}

@@ -15,12 +15,15 @@ import (
 // starting with "#" are skipped, and a token starting with "#" ends the
 // line ("#" inside the destination token is a fragment). The destination is
 // the first token after from that starts with "/" or http(s)://. redirc
-// honours exact rules and "/*" splats with ":splat" and statuses 301, 302,
-// 303, 307, 308 and 410. As on Netlify, a 301 or 302 passes the request's
-// query string on unless its destination has a query of its own, and a rule
-// without "!" (force) yields to a file at the request path (Rule.Unforced,
-// which matters to a server with a static fallback directory). Query matchers, conditions, ":placeholders" and
-// the 200 (rewrite, proxy) and 404 statuses are reported as unsupported.
+// honours exact rules, "/*" splats with ":splat", ":name" placeholders and
+// "*" anywhere (SyntaxNetlify), "key=value" query matchers (":name"
+// values capture), and statuses 301, 302, 303, 307, 308 and 410. Rules
+// apply in file order (first match). As on Netlify, a 301 or 302 passes
+// the request's query string on unless its destination has a query of its
+// own (or the rule has query matchers), and a rule without "!" (force)
+// yields to a file at the request path (Rule.Unforced, which matters to a
+// server with a static fallback directory). Conditions and the 200
+// (rewrite, proxy) and 404 statuses are reported as unsupported.
 // As an extension, a 410 rule may omit the destination ("/old 410").
 func (m *manifestReader) readNetlify(br *bufio.Reader) error {
 	lr := &lineReader{br: br, max: m.opt.MaxLineBytes}
@@ -162,14 +165,17 @@ func (m *manifestReader) netlifyRule(n int, line []byte, toks [][]byte, def int)
 
 	// Everything is syntactically fine; now what redirc cannot honour.
 	var why []string
+	var query []QueryParam
 	for _, t := range matchers {
-		why = append(why, fmt.Sprintf("query matcher %q", t))
+		k, v, ok := bytes.Cut(t, []byte("="))
+		if !ok || len(k) == 0 {
+			why = append(why, fmt.Sprintf("query matcher %q", t))
+			continue
+		}
+		query = append(query, QueryParam{Key: string(k), Value: string(v)})
 	}
 	for _, t := range rest {
 		why = append(why, fmt.Sprintf("condition %q", t))
-	}
-	if p := netlifyPlaceholder(path); p != "" {
-		why = append(why, p)
 	}
 	switch {
 	case redirectStatus(status):
@@ -204,10 +210,15 @@ func (m *manifestReader) netlifyRule(n int, line []byte, toks [][]byte, def int)
 	}
 	r.Status = status
 	// Netlify passes the query string on to 301 and 302 destinations
-	// (research-platforms.md §4.4), not where the rule writes its own.
-	r.Query = (status == 301 || status == 302) && bytes.IndexByte(to, '?') < 0
+	// (research-platforms.md §4.4), not where the rule writes its own,
+	// nor where query matchers pick the parameters that go on.
+	r.Query = (status == 301 || status == 302) && bytes.IndexByte(to, '?') < 0 && len(query) == 0
 	r.Unforced = !bytes.HasSuffix(statusTok, []byte("!"))
 	r.Pos = Pos{File: m.name, Line: n}
+	r.QueryMatch = query
+	if netlifyIsPattern(path) {
+		r.Syntax = SyntaxNetlify
+	}
 	m.add(r)
 }
 
@@ -234,28 +245,25 @@ func netlifySourcePath(from []byte) (path []byte, err string) {
 	return path, ""
 }
 
-// netlifyPlaceholder describes the first pattern in a source path redirc
-// cannot honour: a ":name" segment, or a "*" other than a final "/*".
-func netlifyPlaceholder(path []byte) string {
+// netlifyIsPattern reports whether a source path needs Netlify's pattern
+// syntax: a ":name" segment, or a "*" other than a final "/*" (which is a
+// plain prefix rule).
+func netlifyIsPattern(path []byte) bool {
 	for i := 0; i < len(path); i++ {
 		switch path[i] {
 		case ':':
-			if i > 0 && path[i-1] == '/' && i+1 < len(path) && path[i+1] != '/' {
-				end := bytes.IndexByte(path[i:], '/')
-				if end < 0 {
-					end = len(path) - i
-				}
-				return fmt.Sprintf("placeholder %q in the source (only a final /* splat is supported)", path[i:i+end])
+			if i > 0 && path[i-1] == '/' && i+1 < len(path) && isNameByte(path[i+1]) {
+				return true
 			}
 		case '*':
-			switch {
-			case i != len(path)-1:
-				return "splat \"*\" in the middle of the source (only a final /* splat is supported)"
-			case i == 0 || path[i-1] != '/':
-				seg := path[bytes.LastIndexByte(path, '/')+1:]
-				return fmt.Sprintf("splat after a partial path segment %q (redirc prefix rules end in \"/*\")", seg)
+			if i != len(path)-1 || i == 0 || path[i-1] != '/' {
+				return true
 			}
 		}
 	}
-	return ""
+	return false
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }

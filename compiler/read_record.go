@@ -113,12 +113,10 @@ func (m *manifestReader) finish(rec *ruleRecord, vercel bool) {
 		m.errorf(line, "missing destination")
 		rec.bad = true
 	}
-	if vercel && r.Source != "" {
-		src, dst, pattern := vercelSource(r.Source, r.Destination)
-		if pattern != "" {
-			rec.why = append(rec.why, pattern)
-		}
-		r.Source, r.Destination = src, dst
+	if vercel {
+		// path-to-regexp, first match in file order, "/a" and "/a/"
+		// different (internal/pattern.PathToRegexp).
+		r.Syntax = SyntaxPathToRegexp
 	}
 	if len(rec.why) > 0 {
 		m.unsupported(line, strings.Join(rec.why, "; "))

@@ -49,8 +49,12 @@ type Rule struct {
 	// Pos is where the rule was written.
 	Pos Pos
 	// FirstMatch is set by readers of formats whose platform applies rules
-	// in file order (Netlify): the compiler then warns where redirc's
-	// exact-before-prefix precedence gives a different answer.
+	// in file order (Netlify, and every importer of an ordered format):
+	// the rule is part of its file's ordered list, where the first rule
+	// that matches answers (ranked by Order, then file order). A rule is
+	// in an ordered list when FirstMatch is set, Order is not zero or
+	// Syntax is a pattern; other rules keep the bulk precedence. Importers
+	// should set it on every rule of an ordered format, exact ones too.
 	FirstMatch bool
 	// Syntax says how Source is matched: a plain path or "/*" prefix (the
 	// zero value), or a pattern. Pattern rules keep their platform's order
@@ -66,6 +70,11 @@ type Rule struct {
 	// precedence, such as nginx's location rules): within the same file,
 	// a lower Order is tried first. Zero means file order.
 	Order int
+	// Host, for pattern rules whose Source cannot carry a host (a
+	// SyntaxRegex expression), scopes the rule to one host, as a host
+	// written in Source does; "" is any host. Only pattern rules may set
+	// it.
+	Host string
 }
 
 // Syntax names the pattern language of a Rule's Source.

@@ -475,10 +475,10 @@ func compileStream(ctx context.Context, dir string, files []string, ro ReadOptio
 		return nil, probs, err
 	}
 	var ix *shardfmt.Index
-	written, err := writeDir(ctx, dir, func(put func(name string, img []byte) error) (*shardfmt.Index, error) {
+	written, err := writeDir(ctx, dir, func(put func(name string, img []byte) error) (*shardfmt.Index, []byte, error) {
 		var err error
 		ix, err = s.encode(put)
-		return ix, err
+		return ix, nil, err // patterns take the in-memory path
 	})
 	if err != nil {
 		return nil, probs, err
@@ -691,8 +691,8 @@ func (s *stream) read(ro ReadOptions) error {
 	var readErr error
 	for i, f := range s.files {
 		_, p, err := readFile(f, ro, func(r Rule) error {
-			if r.FirstMatch || r.Syntax != SyntaxPath || len(r.QueryMatch) > 0 || r.Order != 0 {
-				return errInMemory
+			if r.ordered() || len(r.QueryMatch) > 0 {
+				return errInMemory // ordered lists: see checked.orderRules
 			}
 			if order == 0 {
 				s.firstFile = i

@@ -230,8 +230,8 @@ func writeRulesCSV(t *testing.T, path string, rules []Rule) {
 	w := csv.NewWriter(&buf)
 	w.Write([]string{"source", "destination", "statusCode", "caseSensitive", "query", "expires", "force"})
 	for _, r := range rules {
-		if r.Syntax != SyntaxPath || len(r.QueryMatch) > 0 || r.Order != 0 {
-			continue
+		if r.Syntax != SyntaxPath || r.Order != 0 || len(r.QueryMatch) > 0 || r.Host != "" {
+			continue // CSV says nothing of FirstMatch: the rest is written
 		}
 		exp := ""
 		if !r.Expires.IsZero() {

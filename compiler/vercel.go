@@ -5,26 +5,6 @@ import (
 	"strings"
 )
 
-// vercelSource translates a vercel.json source, written in path-to-regexp
-// syntax. A source without patterns is literal. A final "/:name*" (any
-// number of trailing segments) becomes the prefix rule "/*", and ":name"
-// in the destination becomes ":splat". Every other pattern (":name" alone,
-// "(regex)", ":name(...)", modifiers, groups) is described in why.
-func vercelSource(src, dst string) (source, destination, why string) {
-	if vercelPatternAt(src) < 0 {
-		return src, dst, ""
-	}
-	if strings.HasSuffix(src, "*") {
-		if j := strings.LastIndex(src, "/:"); j >= 0 {
-			name := src[j+2 : len(src)-1]
-			if name != "" && vercelWord(name) && vercelPatternAt(src[:j]) < 0 {
-				return src[:j] + "/*", vercelSplat(dst, name), ""
-			}
-		}
-	}
-	return src, dst, fmt.Sprintf("path pattern %q (only a final \"/:name*\" is supported)", src)
-}
-
 // literalPatternHint warns when a source in a bulk-redirect file (CSV,
 // JSON array, JSONL), where sources are literal paths, ends like a
 // vercel.json pattern "/:name*": the author most likely meant a prefix rule.
@@ -68,32 +48,4 @@ func vercelWord(s string) bool {
 		}
 	}
 	return true
-}
-
-// vercelSplat replaces ":name" and ":name*" in dst by ":splat".
-func vercelSplat(dst, name string) string {
-	param := ":" + name
-	if !strings.Contains(dst, param) {
-		return dst
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(dst, param)
-		if i < 0 {
-			b.WriteString(dst)
-			return b.String()
-		}
-		end := i + len(param)
-		if end < len(dst) && vercelWordByte(dst[end]) { // ":names" is another parameter
-			b.WriteString(dst[:end])
-			dst = dst[end:]
-			continue
-		}
-		b.WriteString(dst[:i])
-		b.WriteString(":splat")
-		if end < len(dst) && dst[end] == '*' {
-			end++
-		}
-		dst = dst[end:]
-	}
 }

@@ -25,6 +25,13 @@ type Event struct {
 	RemoteAddr string
 }
 
+// ClickRecorder receives the click Events of a Handler (HandlerOptions.Clicks).
+// Record is called on the request's goroutine: it must not block, and it
+// must copy what it keeps, since an Event's strings belong to the request.
+type ClickRecorder interface {
+	Record(Event)
+}
+
 // Sink delivers values of type T (events) to a function on one goroutine
 // of its own, through a buffer. Send never blocks: when the buffer is full
 // the event is dropped and counted, so a slow consumer (a remote analytics
@@ -160,3 +167,8 @@ func (s *Sink[T]) Dropped() uint64 { return s.dropped.Load() }
 
 // isNil lets Metrics.AddSink ignore a nil *Sink passed as a SinkCounter.
 func (s *Sink[T]) isNil() bool { return s == nil }
+
+// Record is Send without its result, so that an EventSink is a
+// ClickRecorder. The sink hands the value to its own goroutine: with
+// net/http, whose request strings are never reused, that is safe.
+func (s *Sink[T]) Record(e T) { s.Send(e) }

@@ -9,6 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/redirc/redirc/compiler"
 	"github.com/redirc/redirc/runtime"
@@ -219,4 +224,40 @@ func ExampleNewLive() {
 	// true true
 	// 200 the application
 	// 301 /new-page
+}
+
+// Metrics in a program's own Prometheus registry, next to its other
+// metrics and the Go runtime's, served by promhttp on one endpoint.
+// Collectors of other parts (AddCollector) are gathered with it.
+func ExampleMetrics_registry() {
+	dir := exampleBuild()
+	defer os.RemoveAll(dir)
+	metrics := runtime.NewMetrics()
+	live, err := runtime.OpenLive(dir, runtime.LiveOptions{Metrics: metrics, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(metrics, collectors.NewGoCollector())
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", live.Handler(nil))
+
+	for _, path := range []string{"/old-page", "/about"} {
+		mux.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", path, nil))
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for line := range strings.Lines(rec.Body.String()) {
+		if strings.HasPrefix(line, "redirc_hits_total") || strings.HasPrefix(line, "redirc_request_duration_seconds_count") {
+			fmt.Print(line)
+		}
+	}
+	// Output:
+	// redirc_hits_total 1
+	// redirc_request_duration_seconds_count{outcome="error"} 0
+	// redirc_request_duration_seconds_count{outcome="fallback"} 0
+	// redirc_request_duration_seconds_count{outcome="hit"} 1
+	// redirc_request_duration_seconds_count{outcome="miss"} 1
 }

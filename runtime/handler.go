@@ -1,9 +1,12 @@
 package runtime
 
 import (
+	"io"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Handler is an http.Handler that answers requests from a build's redirect
@@ -36,15 +39,20 @@ import (
 // as sent and r.Host, so it also works behind http.StripPrefix, and
 // requests whose target is not a path (OPTIONS *, CONNECT) are misses.
 //
-// On a hit the Handler takes no lock and does not log; with metrics it does
-// one atomic add, with a click sink one non-blocking channel send. It
+// On a hit the Handler takes no lock and does not log; with metrics it
+// reads the clock twice and does three atomic adds (a counter and the
+// latency histogram, see Metrics), with a click sink one non-blocking
+// channel send. It
 // allocates only the Location header's value for most paths (see
 // BenchmarkHandler).
 type Handler struct {
-	src      Source
-	next     http.Handler
+	src  Source
+	next http.Handler
+	// notFound: no next handler was given, so a miss is answered 404
+	// (OutcomeMiss rather than a fallback's).
+	notFound bool
 	metrics  *Metrics
-	clicks   *EventSink
+	clicks   ClickRecorder
 	shadowed func(*http.Request) bool
 	// cc holds the Cache-Control header value per status slot, ready to be
 	// put in a Header map (nil: no header). The slices are shared by every
@@ -58,11 +66,18 @@ type HandlerOptions struct {
 	// CacheControl overrides the Cache-Control value sent with a status;
 	// "" sends none. Statuses not in the map get DefaultCacheControl.
 	CacheControl map[int]string
-	// Metrics, if not nil, counts hits by status and misses.
+	// Metrics, if not nil, counts hits by status and misses, and times
+	// every request into its latency histogram by outcome (hit; miss
+	// when next is nil; fallback, or error when next answers 5xx).
 	Metrics *Metrics
-	// Clicks, if not nil, receives an Event for every hit, without
-	// blocking (a full sink drops and counts). It is added to Metrics.
-	Clicks *EventSink
+	// Clicks, if not nil, receives an Event for every hit, on the
+	// request's goroutine: Record must not block (a full queue drops and
+	// counts) and must copy what it keeps, as the Event's strings belong
+	// to the request. An *EventSink (a Sink of Event) and a
+	// clicks.Recorder are both ClickRecorders; one that is also a
+	// SinkCounter is added to Metrics, and one that is a
+	// prometheus.Collector is added with Metrics.AddCollector.
+	Clicks ClickRecorder
 	// Shadowed, if not nil, is asked about each hit on an unforced rule
 	// (Result.Unforced: a Netlify rule without "!"); when it reports true,
 	// as when a static file exists at the request path, the request goes
@@ -129,10 +144,10 @@ func NewHandler(src Source, next http.Handler, opts HandlerOptions) *Handler {
 	if src == nil {
 		panic("runtime: NewHandler: nil Source")
 	}
-	if next == nil {
-		next = http.NotFoundHandler()
-	}
 	h := &Handler{src: src, next: next, metrics: opts.Metrics, clicks: opts.Clicks, shadowed: opts.Shadowed}
+	if next == nil {
+		h.next, h.notFound = http.NotFoundHandler(), true
+	}
 	for i := range h.cc {
 		st := fetchFailed // the slot of statuses no rule has: a remote build's 503
 		if i < len(Statuses) {
@@ -146,7 +161,12 @@ func NewHandler(src Source, next http.Handler, opts HandlerOptions) *Handler {
 			h.cc[i] = []string{v}[:1:1]
 		}
 	}
-	opts.Metrics.AddSink(opts.Clicks)
+	if sc, ok := opts.Clicks.(SinkCounter); ok {
+		opts.Metrics.AddSink(sc)
+	}
+	if c, ok := opts.Clicks.(prometheus.Collector); ok && opts.Metrics != nil {
+		opts.Metrics.AddCollector(c)
+	}
 	return h
 }
 
@@ -172,19 +192,97 @@ var (
 )
 
 // ServeHTTP answers r from the current build, or passes it to the next
-// handler on a miss.
+// handler on a miss. With metrics it times the request and observes it
+// with its outcome (Metrics.ObserveRequest): a hit, a miss (no next
+// handler: 404), or, from the status the next handler answers, a fallback
+// or an error (5xx).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m := h.metrics
+	var start time.Duration
+	if m != nil {
+		start = sinceEpoch()
+	}
 	if s := h.src.Current(); s != nil {
 		if res, path := s.lookupRequest(r); res.Status != 0 && !(res.Unforced && h.shadowed != nil && h.shadowed(r)) {
-			h.answer(w, r, res, path)
+			h.answer(w, r, res, path, start)
+			if m != nil {
+				m.ObserveRequest(OutcomeHit, sinceEpoch()-start)
+			}
 			return
 		}
 	}
-	h.metrics.miss()
-	h.next.ServeHTTP(w, r)
+	if m == nil {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	m.CountMiss()
+	if h.notFound {
+		h.next.ServeHTTP(w, r)
+		m.ObserveRequest(OutcomeMiss, sinceEpoch()-start)
+		return
+	}
+	// Only a miss handed to a fallback pays for learning its status.
+	sw := statusWriters.Get().(*statusWriter)
+	sw.ResponseWriter, sw.status = w, 0
+	h.next.ServeHTTP(sw, r)
+	o := OutcomeFallback
+	if sw.status >= 500 {
+		o = OutcomeError
+	}
+	sw.ResponseWriter = nil
+	statusWriters.Put(sw)
+	m.ObserveRequest(o, sinceEpoch()-start)
 }
 
-func (h *Handler) answer(w http.ResponseWriter, r *http.Request, res Result, path string) {
+// statusWriters recycles statusWriters, so that a miss allocates nothing
+// either. A handler must not use its ResponseWriter after returning, so
+// the fallback is done with it when it is put back.
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
+
+// epoch is the reference of sinceEpoch.
+var epoch = time.Now()
+
+// sinceEpoch reads the monotonic clock only: time.Since costs about half
+// of time.Now, which reads the wall clock too (24 against 44 ns here).
+func sinceEpoch() time.Duration { return time.Since(epoch) }
+
+// statusWriter records the status a fallback answers with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps the underlying writer's ReadFrom (sendfile for a file
+// server) in use.
+func (s *statusWriter) ReadFrom(src io.Reader) (int64, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	if rf, ok := s.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{s.ResponseWriter}, src)
+}
+
+// Unwrap lets http.ResponseController (a reverse proxy flushing, say)
+// reach the real writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, res Result, path string, start time.Duration) {
 	slot := statusSlot(res.Status)
 	hdr := w.Header()
 	delete(hdr, "Set-Cookie")
@@ -204,10 +302,14 @@ func (h *Handler) answer(w http.ResponseWriter, r *http.Request, res Result, pat
 	if r.Method != http.MethodHead {
 		writeBody(w, res)
 	}
-	h.metrics.hit(res.Status)
+	h.metrics.CountHit(res.Status)
 	if h.clicks != nil {
-		h.clicks.Send(Event{
-			Time:       time.Now(),
+		now := time.Now()
+		if h.metrics != nil {
+			now = epoch.Add(start) // the clock read already made
+		}
+		h.clicks.Record(Event{
+			Time:       now,
 			Method:     r.Method,
 			Host:       r.Host,
 			Path:       path,

@@ -20,7 +20,10 @@
 //  3. Then prefix keys, longest first at each "/" boundary, host-scoped
 //     before any-host, starting at the longest prefix with no more
 //     segments than the build's longest prefix rule (rulekey.FirstPrefix).
-//     The remainder after the prefix is the splat.
+//     The remainder after the prefix is the splat. Between the host-scoped
+//     and the any-host prefix keys come the build's pattern rules (the
+//     ordered lists the compiler could not put in the exact and prefix
+//     tiers), first match in rank order: see pattern.go.
 //  4. The record gives the status and destination; ":splat" and the query
 //     string are filled in only when the rule asks for them, and an expired
 //     rule answers 410 Gone.
@@ -33,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redirc/redirc/internal/pattern"
 	"github.com/redirc/redirc/internal/rulekey"
 	"github.com/redirc/redirc/internal/urlnorm"
 	"github.com/redirc/redirc/shardfmt"
@@ -56,6 +60,8 @@ type Set struct {
 	strict, hostRules, caseRules, prefixRules bool
 	maxPrefixSegments                         int
 	loadedAt                                  time.Time
+	// pat indexes the build's pattern rules (nil: none); see pattern.go.
+	pat *pattern.Index
 }
 
 // Open loads and fully verifies the build in dir (its index and every
@@ -80,6 +86,7 @@ func newSet(b *shardfmt.Build) *Set {
 		prefixRules:       ix.PrefixRules,
 		maxPrefixSegments: ix.MaxPrefixSegments,
 		loadedAt:          time.Now(),
+		pat:               b.Patterns,
 	}
 }
 
@@ -91,10 +98,14 @@ func (s *Set) BuildID() string {
 	return s.ix.BuildID
 }
 
-// Rules returns the number of rules in the loaded build (0 for a nil Set).
+// Rules returns the number of rules in the loaded build, pattern rules
+// included (0 for a nil Set).
 func (s *Set) Rules() int {
 	if s == nil {
 		return 0
+	}
+	if p := s.ix.Patterns; p != nil {
+		return s.ix.Rules + p.Rules
 	}
 	return s.ix.Rules
 }
@@ -225,6 +236,14 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 		return s.answer(rec, nil, rawQuery, now)
 	}
 	if !s.prefixRules {
+		if s.pat != nil {
+			if cp == nil {
+				cp = urlnorm.AppendPath(cbuf[room:room], path, false)
+			}
+			if r, ok := s.findPattern(h, cp, rawQuery, now); ok {
+				return r
+			}
+		}
 		return Result{}
 	}
 
@@ -236,6 +255,13 @@ func (s *Set) find(fbuf, cbuf []byte, room int, h []byte, path, rawQuery string,
 	first := rulekey.FirstPrefix(fp, s.maxPrefixSegments)
 	for pass := 0; pass < 2; pass++ {
 		var ph []byte
+		if pass == 1 && s.pat != nil {
+			// Pattern rules (ordered lists, in rank order) come after
+			// host-scoped prefix rules and before any-host ones.
+			if r, ok := s.findPattern(h, cp, rawQuery, now); ok {
+				return r
+			}
+		}
 		if pass == 0 {
 			if len(h) == 0 {
 				continue

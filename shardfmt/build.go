@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/redirc/redirc/internal/pattern"
 )
 
 // Build is a loaded, fully verified build: its index and every shard, in
@@ -19,6 +21,8 @@ type Build struct {
 	Index *Index
 	// Shards holds shard i at position i.
 	Shards []*Shard
+	// Patterns indexes the build's pattern rules (nil when it has none).
+	Patterns *pattern.Index
 }
 
 // LoadBuild reads dir/index.json and every shard file it lists, verifies the
@@ -160,7 +164,11 @@ func loadBuild(fsys fs.FS, dir string, show func(name string) string) (*Build, e
 			return nil, err
 		}
 	}
-	return &Build{Index: ix, Shards: shards}, nil
+	pix, err := loadPatterns(fsys, dir, ix, show)
+	if err != nil {
+		return nil, err
+	}
+	return &Build{Index: ix, Shards: shards, Patterns: pix}, nil
 }
 
 // inDir returns the path in an fs.FS of the file name in directory dir.

@@ -57,6 +57,11 @@ type Index struct {
 	MaxPrefixSegments int `json:"maxPrefixSegments"`
 	// Shards lists the shard files in shard order.
 	Shards []IndexShard `json:"shards"`
+	// FormatMinor is FormatMinorPatterns when the build has a pattern file
+	// (format 1.1, FORMAT.md §10), 0 (absent) otherwise.
+	FormatMinor int `json:"formatMinor,omitempty"`
+	// Patterns, when not nil, describes the build's pattern file.
+	Patterns *IndexPatterns `json:"patterns,omitempty"`
 }
 
 // IndexShard describes one shard file of a build.
@@ -154,6 +159,23 @@ func (ix *Index) ComputeBuildID() string {
 		r := append(rec[:8], s.Hash...)
 		d1.Write(r)
 		d2.Write(r)
+	}
+	if ix.FormatMinor != 0 || ix.Patterns != nil {
+		// Format 1.1 (FORMAT.md §10): builds without patterns keep
+		// their ids.
+		l = append(l[:0], "patterns/"...)
+		l = strconv.AppendInt(l, int64(ix.FormatMinor), 10)
+		if p := ix.Patterns; p != nil {
+			l = append(l, '/')
+			l = strconv.AppendInt(l, p.Size, 10)
+			l = append(l, '/')
+			l = append(l, p.Hash...)
+			l = append(l, '/')
+			l = strconv.AppendInt(l, int64(p.Rules), 10)
+		}
+		l = append(l, '\n')
+		d1.Write(l)
+		d2.Write(l)
 	}
 	var id [32]byte
 	hexU64(id[:16], d1.Sum64())
@@ -336,6 +358,9 @@ func (ix *Index) validate() error {
 	}
 	if total != ix.Rules {
 		return indexErrorf("rule count %d, but the shards hold %d", ix.Rules, total)
+	}
+	if err := ix.validatePatterns(); err != nil {
+		return err
 	}
 	// Last, so that every other problem gets its own message: any edit to
 	// a field that changes answers (a flag, the seed, a shard's hash or

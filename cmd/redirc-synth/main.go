@@ -20,6 +20,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/redirc/redirc/internal/synth"
 )
 
 var words = strings.Fields(`docs blog news products product help support about company careers
@@ -34,13 +36,14 @@ introduction concepts tasks tools integrations plugins extensions sdk cli web mo
 func main() {
 	n := flag.Int("n", 100000, "number of rules")
 	seed := flag.Uint64("seed", 1, "random seed (same seed, same output)")
-	format := flag.String("format", "csv", "output format: csv, tsv or jsonl")
+	format := flag.String("format", "csv", "output format: csv, tsv or jsonl; or pattern rules: netlify-patterns (Kong-like \"/product/:version/page/\" _redirects lines) or nginx-regex (nginx \"location ~\" blocks)")
 	out := flag.String("o", "", "output file (default stdout)")
 	hostFrac := flag.Float64("hosts", 0.02, "fraction of host-scoped rules")
 	prefixFrac := flag.Float64("prefix", 0.01, "fraction of prefix rules (csv and jsonl only)")
 	flag.Parse()
-	if *n < 0 || (*format != "csv" && *format != "tsv" && *format != "jsonl") {
-		fmt.Fprintln(os.Stderr, "redirc-synth: want -n >= 0 and -format csv, tsv or jsonl")
+	patterns := *format == "netlify-patterns" || *format == "nginx-regex"
+	if *n < 0 || (*format != "csv" && *format != "tsv" && *format != "jsonl" && !patterns) {
+		fmt.Fprintln(os.Stderr, "redirc-synth: want -n >= 0 and -format csv, tsv, jsonl, netlify-patterns or nginx-regex")
 		os.Exit(2)
 	}
 	f := os.Stdout
@@ -52,6 +55,20 @@ func main() {
 		}
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
+	if patterns {
+		writePatterns(w, *format, *n, *seed)
+		if err := w.Flush(); err != nil {
+			fmt.Fprintln(os.Stderr, "redirc-synth:", err)
+			os.Exit(1)
+		}
+		if *out != "" {
+			if err := f.Close(); err != nil {
+				fmt.Fprintln(os.Stderr, "redirc-synth:", err)
+				os.Exit(1)
+			}
+		}
+		return
+	}
 	g := gen{r: rand.New(rand.NewPCG(*seed, 0x5eed)), hostFrac: *hostFrac, prefixFrac: *prefixFrac}
 	if *format == "tsv" {
 		g.prefixFrac, g.hostFrac = 0, 0 // the TSV format has exact paths only
@@ -150,4 +167,17 @@ func csvQuote(s string) string {
 		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 	}
 	return s
+}
+
+// writePatterns writes n pattern rules (internal/synth) in format.
+func writePatterns(w *bufio.Writer, format string, n int, seed uint64) {
+	if format == "netlify-patterns" {
+		for _, r := range synth.Kong(n, seed) {
+			fmt.Fprintf(w, "%s %s 301\n", r.Source, r.Destination)
+		}
+		return
+	}
+	for _, r := range synth.Nginx(n, seed) {
+		fmt.Fprintf(w, "location ~ %s { return 301 %s; }\n", r.Source, r.Destination)
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/redirc/redirc/runtime"
+	"github.com/redirc/redirc/runtime/clicks"
 	"github.com/redirc/redirc/runtime/server"
 )
 
@@ -75,6 +76,19 @@ Access log (--access-log FILE, "-" for stdout): one line per request
 from a buffer; when the buffer is full lines are dropped and counted
 (redirc_events_dropped_total{sink="access_log"}), never waited for.
 
+Clicks (--clicks DIR, --clicks-url URL, both allowed): one record per
+redirect answered (time, host, path, status, referrer host, agent class:
+human, bot, preview or scanner, and a visitor hash salted daily; never the
+client's IP address), queued without blocking and written in batches every
+second by a background goroutine; a full queue drops and counts
+(redirc_clicks_dropped_total). --clicks DIR writes JSON-lines files,
+rotated by size and age, zstd-compressed when closed, fsynced on rotation;
+--clicks-url POSTs NDJSON batches (ClickHouse's "INSERT ... FORMAT
+JSONEachRow" takes them as they are) with retries and a bounded spill.
+--clicks-secret FILE keeps the salt's secret across restarts and servers
+(created if missing), so unique visitors count across them. Summarize
+with "redirc stats".
+
 Memory: the build is held in memory (about its size on disk); during a
 reload the old and the new build are both held. Unless GOGC is set, serve
 runs the GC with GOGC=25 (the build is never scanned, so this is cheap and
@@ -94,6 +108,9 @@ finish (up to --shutdown-timeout); a second signal exits at once.`,
 			&cli.StringFlag{Name: "admin-prefix", Value: "/.redirc", Usage: "path `PREFIX` of the health and metrics endpoints on --addr (\"\" to serve none there)"},
 			&cli.StringFlag{Name: "fallback", Usage: "where misses go: a static `DIR` or an upstream http(s) URL (default: 404)"},
 			&cli.StringFlag{Name: "access-log", Usage: "write an access log to `FILE` (\"-\": stdout)"},
+			&cli.StringFlag{Name: "clicks", Usage: "record a click per redirect as JSON lines in `DIR` (rotated, zstd-compressed)"},
+			&cli.StringFlag{Name: "clicks-url", Usage: "POST click batches as NDJSON to `URL` (ClickHouse JSONEachRow, log collectors)"},
+			&cli.StringFlag{Name: "clicks-secret", Usage: "`FILE` holding the secret of the visitor-hash salt (created if missing; default: a new secret per process)"},
 			&cli.GenericFlag{Name: "cache-control", Value: &cacheControlFlag{}, Usage: "Cache-Control for a status or class, as `KEY=VALUE`: KEY is 301..410, permanent (301, 308), temporary (302, 303, 307) or gone (410); an empty VALUE sends none; repeatable"},
 			&cli.DurationFlag{Name: "read-header-timeout", Value: 5 * time.Second, Usage: "time allowed to read request headers"},
 			&cli.DurationFlag{Name: "read-timeout", Value: 30 * time.Second, Usage: "time allowed to read a whole request, body included"},
@@ -247,6 +264,8 @@ func runServe(c *cli.Context) error {
 		MaxHeaderBytes:    c.Int("max-header-bytes"),
 		ShutdownTimeout:   noLimit("shutdown-timeout"),
 	}
+	v := currentVersion()
+	opts.Version, opts.Revision = v.Version, v.Revision
 	if f, ok := c.Generic("cache-control").(*cacheControlFlag); ok {
 		opts.CacheControl = f.set
 	}
@@ -264,6 +283,18 @@ func runServe(c *cli.Context) error {
 		}
 		defer f.Close()
 		opts.AccessLog = f
+	}
+	rec, err := clickRecorder(c, log)
+	if err != nil {
+		return err
+	}
+	if rec != nil {
+		defer func() {
+			if err := rec.Close(); err != nil {
+				log.Warn("redirc: closing the click recorder", "error", err)
+			}
+		}()
+		opts.Clicks = rec
 	}
 	if serveStarted != nil {
 		opts.Started = func(addr, admin net.Addr) {
@@ -350,4 +381,47 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("size too large")
 	}
 	return n * mult, nil
+}
+
+// clickRecorder returns the click recorder --clicks, --clicks-url and
+// --clicks-secret describe, or nil when neither sink is given.
+func clickRecorder(c *cli.Context, log *slog.Logger) (*clicks.Recorder, error) {
+	dir, url := c.String("clicks"), c.String("clicks-url")
+	if dir == "" && url == "" {
+		if c.String("clicks-secret") != "" {
+			return nil, usageErr("--clicks-secret needs --clicks or --clicks-url")
+		}
+		return nil, nil
+	}
+	var opt clicks.Options
+	if p := c.String("clicks-secret"); p != "" {
+		secret, err := clicks.LoadSecret(p)
+		if err != nil {
+			return nil, failErr("--clicks-secret: %v", err)
+		}
+		opt.Secret = secret
+	}
+	var sinks []clicks.Sink
+	if url != "" {
+		if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+			return nil, usageErr("--clicks-url %q: want an http(s) URL", url)
+		}
+		sinks = append(sinks, clicks.NewHTTPSink(url, clicks.HTTPOptions{}))
+	}
+	if dir != "" {
+		ds, err := clicks.NewDirSink(dir, clicks.DirOptions{})
+		if err != nil {
+			for _, s := range sinks {
+				s.Close()
+			}
+			return nil, failErr("--clicks: %v", err)
+		}
+		sinks = append(sinks, ds)
+	}
+	sink := sinks[0]
+	if len(sinks) > 1 {
+		sink = clicks.Tee(sinks...)
+	}
+	log.Debug("redirc: recording clicks", "dir", dir, "url", url)
+	return clicks.New(sink, opt), nil
 }

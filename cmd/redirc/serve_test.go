@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -344,7 +345,9 @@ func TestServeHealthBeforeAndAfterLoad(t *testing.T) {
 		t.Errorf("healthz after the build: %d %s", h.status, h.body)
 	}
 	m := serveGet(t, "GET", s.admin+"/metrics", "").body
-	if serveMetric(t, m, "redirc_build_loaded") != "1" || serveMetric(t, m, `redirc_build_info{build_id="`+id+`"}`) != "1" {
+	v := currentVersion()
+	if serveMetric(t, m, "redirc_build_loaded") != "1" || serveMetric(t, m, `redirc_data_build_info{build_id="`+id+`"}`) != "1" ||
+		serveMetric(t, m, fmt.Sprintf(`redirc_build_info{goversion=%q,revision=%q,version=%q}`, goruntime.Version(), v.Revision, v.Version)) != "1" {
 		t.Errorf("metrics after the build:\n%s", m)
 	}
 }

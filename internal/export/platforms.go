@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/redirc/redirc/internal/inspect"
+	"github.com/redirc/redirc/shardfmt"
 )
 
 // ordered sorts rules into the precedence redirc gives them, for formats
@@ -89,6 +90,11 @@ func (w *netlifyWriter) finish(e *exporter) error {
 			b.WriteString(r.Record.Dest)
 			b.WriteByte(' ')
 			b.WriteString(strconv.Itoa(int(r.Record.Status)))
+			if r.Record.Flags&shardfmt.FlagUnforced == 0 {
+				// redirc answers the rule even where a file exists:
+				// on Netlify that is a forced rule.
+				b.WriteByte('!')
+			}
 			b.WriteByte('\n')
 		}
 		return nil

@@ -2,9 +2,17 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	goruntime "runtime"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/redirc/redirc/runtime"
 )
@@ -37,6 +45,54 @@ func (s *Server) newAdminHandler() http.Handler {
 	mux.Handle("GET "+healthPath, s.live.HealthHandler())
 	mux.Handle("GET "+metricsPath, s.metricsH)
 	return mux
+}
+
+// registerMetrics registers the server's collectors in Options.Registry
+// (or a registry of its own) and makes the /metrics handler serving it.
+func (s *Server) registerMetrics() error {
+	reg := s.opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	version := s.opts.Version
+	if version == "" {
+		version = "unknown"
+	}
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "redirc_build_info",
+		Help:        "The redirc binary serving: its version, VCS revision and Go version (value 1). The rule build served is redirc_data_build_info.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": s.opts.Revision, "goversion": goruntime.Version()},
+	})
+	info.Set(1)
+	for _, c := range []prometheus.Collector{s.metrics, info} {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("server: registering metrics in Options.Registry: %w", err)
+		}
+	}
+	// A program's registry may hold these already (they are the same
+	// for every part of a process).
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := reg.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			return fmt.Errorf("server: registering metrics in Options.Registry: %w", err)
+		}
+	}
+	s.registry = reg
+	prom := promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+	s.metricsH = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		prom.ServeHTTP(w, r)
+	})
+	return nil
 }
 
 // adminRoute returns the admin endpoint the main address serves at path,
@@ -121,26 +177,15 @@ func (m mainHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r) // health checks and scrapes are not logged
 		return
 	}
-	if s.access == nil {
+	if !s.accessLogOn() {
 		s.redirects.ServeHTTP(w, r)
 		return
 	}
 	start := time.Now()
-	rec := &accessRecorder{ResponseWriter: w}
+	rec := accessRecorders.Get().(*accessRecorder)
+	*rec = accessRecorder{ResponseWriter: w}
 	s.redirects.ServeHTTP(rec, r)
-	s.access.Send(newAccessRecord(r, rec, start))
-}
-
-// metricsHandler serves the server's metrics, followed by the origin and
-// shard cache metrics of a build served from an origin.
-func (s *Server) metricsHandler() http.Handler {
-	if s.remoteMetrics == nil {
-		return s.metrics
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.metrics.ServeHTTP(w, r)
-		if r.Method == http.MethodGet {
-			s.remoteMetrics.WritePrometheus(w)
-		}
-	})
+	s.logAccess(newAccessRecord(r, rec, start))
+	*rec = accessRecorder{}
+	accessRecorders.Put(rec)
 }

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/redirc/redirc/compiler"
 	"github.com/redirc/redirc/runtime/server"
@@ -44,4 +47,40 @@ func Example() {
 	// Output:
 	// /old 301 /new
 	// /.redirc/healthz 200
+}
+
+// A program with metrics of its own gives the server its registry: one
+// /metrics endpoint then serves both, with the binary's version in
+// redirc_build_info.
+func ExampleOptions_registry() {
+	dir, _ := os.MkdirTemp("", "redirc-example")
+	defer os.RemoveAll(dir)
+	b, _, _ := compiler.Compile([]compiler.Rule{{Source: "/old", Destination: "/new", Status: 301}}, compiler.Options{})
+	b.WriteDir(dir)
+
+	reg := prometheus.NewRegistry()
+	jobs := prometheus.NewCounter(prometheus.CounterOpts{Name: "app_jobs_total", Help: "Jobs done."})
+	reg.MustRegister(jobs)
+	srv, err := server.New(dir, server.Options{
+		Registry:  reg,
+		Version:   "v1.4.0",
+		Logger:    slog.New(slog.DiscardHandler),
+		GCPercent: -1,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close()
+
+	w := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/.redirc/metrics", nil))
+	for line := range strings.Lines(w.Body.String()) {
+		if strings.HasPrefix(line, "app_jobs_total") || strings.HasPrefix(line, "redirc_hits_total") {
+			fmt.Print(line)
+		}
+	}
+	// Output:
+	// app_jobs_total 0
+	// redirc_hits_total 0
 }

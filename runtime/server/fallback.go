@@ -12,6 +12,9 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
+
+	"github.com/redirc/redirc/runtime"
 )
 
 // ErrBadFallback is wrapped by the errors of FallbackDir and FallbackURL
@@ -83,8 +86,10 @@ func (n noListing) Open(name string) (http.File, error) {
 // upstream rawURL (http or https, with a host, and no query or fragment;
 // a path is prepended to the request's). The upstream gets the request
 // with its Host set to the upstream's and X-Forwarded-For, -Host and
-// -Proto added. An upstream that fails gives 502 Bad Gateway, and a
-// warning on logger (nil: slog.Default()).
+// -Proto added. An upstream that fails gives 502 Bad Gateway, a warning on
+// logger (nil: slog.Default()) and, once given to New in Options.Fallback,
+// a count in redirc_upstream_errors_total (a client that went away is
+// neither).
 func FallbackURL(rawURL string, logger *slog.Logger) (http.Handler, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -96,24 +101,29 @@ func FallbackURL(rawURL string, logger *slog.Logger) (http.Handler, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	rp := &httputil.ReverseProxy{
+	p := &proxyFallback{upstream: u.Redacted()}
+	p.Handler = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
 			pr.SetXForwarded()
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if !errors.Is(err, context.Canceled) {
+				p.metrics.Load().CountUpstreamError()
 				logger.Warn("redirc: fallback upstream failed", "upstream", u.Redacted(), "path", r.URL.Path, "error", err)
 			}
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	return proxyFallback{rp, u.Redacted()}, nil
+	return p, nil
 }
 
 type proxyFallback struct {
 	http.Handler
 	upstream string
+	// metrics counts the upstream failures (redirc_upstream_errors_total):
+	// those of the last Server the fallback was given to (New sets it).
+	metrics atomic.Pointer[runtime.Metrics]
 }
 
-func (p proxyFallback) String() string { return "proxy to " + p.upstream }
+func (p *proxyFallback) String() string { return "proxy to " + p.upstream }

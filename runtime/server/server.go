@@ -42,6 +42,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/redirc/redirc/runtime"
 )
 
@@ -101,6 +103,13 @@ type Options struct {
 	// 0 means DefaultAccessLogBuffer.
 	AccessLogBuffer int
 
+	// Clicks, if not nil, receives a runtime.Event for every redirect
+	// answered, on the request's goroutine, without blocking (see
+	// runtime.HandlerOptions.Clicks; a clicks.Recorder is one). Its
+	// metrics are served with the server's when it is a
+	// prometheus.Collector. The caller closes it after Serve returns.
+	Clicks runtime.ClickRecorder
+
 	// Logger receives the server's logs. nil means slog.Default().
 	Logger *slog.Logger
 
@@ -149,6 +158,20 @@ type Options struct {
 	// NoGCAfterReload turns off the collection run after a reload swapped
 	// out a build (see New).
 	NoGCAfterReload bool
+
+	// Version and Revision describe the binary serving (its release
+	// version and VCS revision), reported as
+	// redirc_build_info{version,revision,goversion} 1 at /metrics, as
+	// Prometheus' build_info convention has it. Only the program knows how
+	// it was built: "" reports "unknown" (version) or "" (revision).
+	Version, Revision string
+	// Registry, if not nil, is where New registers the server's metrics
+	// (Metrics, redirc_build_info, and the Go runtime and process
+	// collectors unless already registered there), and what /metrics
+	// serves: a program with metrics of its own passes its registry and
+	// has one endpoint for all. nil means a registry of the Server's own.
+	// Either way Server.Registry returns it, for more collectors.
+	Registry *prometheus.Registry
 
 	// Started, if not nil, is called by Serve once it accepts connections,
 	// with the addresses of its listeners (admin is nil without one).
@@ -228,7 +251,6 @@ type Server struct {
 	// remoteMetrics counts origin requests and the shard cache of a build
 	// served from an origin (nil for a directory).
 	remoteMetrics *runtime.RemoteMetrics
-	metricsH      http.Handler // the metrics endpoint
 	metrics       *runtime.Metrics
 
 	redirects http.Handler // the runtime.Handler, misses to the fallback
@@ -238,6 +260,8 @@ type Server struct {
 
 	adminPaths []string // taken on the main address; nil when none
 	access     *runtime.Sink[AccessRecord]
+	registry   *prometheus.Registry
+	metricsH   http.Handler // /metrics: registry in the Prometheus format
 
 	serving   atomic.Bool
 	closeOnce sync.Once
@@ -286,12 +310,20 @@ func New(dir string, opts Options) (*Server, error) {
 		Metrics:  s.metrics,
 		OnReload: s.onReload,
 	})
-	ho := runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics}
+	ho := runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics, Clicks: opts.Clicks}
 	if d, ok := opts.Fallback.(dirFallback); ok {
 		ho.Shadowed = d.exists // unforced (Netlify, no "!") rules yield to files
 	}
 	s.redirects = runtime.NewHandler(s.live, opts.Fallback, ho)
-	s.metricsH = s.metricsHandler()
+	if pf, ok := opts.Fallback.(*proxyFallback); ok {
+		pf.metrics.Store(s.metrics) // upstream failures are counted
+	}
+	if s.remoteMetrics != nil {
+		s.metrics.AddCollector(s.remoteMetrics) // origin and shard-cache series
+	}
+	if err := s.registerMetrics(); err != nil {
+		return nil, err
+	}
 	s.admin = s.newAdminHandler()
 	s.healthH = http.HandlerFunc(s.servePublicHealth)
 	if opts.AccessLog != nil {
@@ -359,6 +391,12 @@ func (s *Server) Live() *runtime.Live { return s.live }
 
 // Metrics returns the server's metrics (also served at /metrics).
 func (s *Server) Metrics() *runtime.Metrics { return s.metrics }
+
+// Registry returns the registry /metrics serves (Options.Registry or the
+// Server's own), holding Metrics, redirc_build_info and the Go runtime and
+// process collectors. Register more collectors in it to have them served
+// too (or add them to Metrics with AddCollector).
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // ReservedPaths returns the exact paths the admin endpoints take on the
 // main address, nil when they are not served there.

@@ -27,7 +27,7 @@ import (
 
 // writeBuild compiles rules ("source dest [status]" per line, dest "-"
 // for none) into dir and returns the build id.
-func writeBuild(t *testing.T, dir string, lines ...string) string {
+func writeBuild(t testing.TB, dir string, lines ...string) string {
 	t.Helper()
 	var rs []compiler.Rule
 	for i, l := range lines {
