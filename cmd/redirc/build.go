@@ -212,6 +212,11 @@ an error, nothing is written and every problem is listed with file:line.
 Unchanged shards keep their names and bytes. A FILE of "-" is read from
 standard input (its format from --format, or told from its first bytes).
 
+Large inputs are compiled in bounded memory: rules are spilled to a temporary
+directory beside DIR (.redirc-spill-*, removed when the build ends) and
+compiled a bucket at a time. Progress (rules read, rate, stage) goes to
+stderr when it is a terminal, or always with --progress.
+
 --json prints one JSON document on stdout (command, ok, files, the counts,
 output, buildId, seconds, problems; error on failure), also on failure;
 --output-format github prints problems as GitHub Actions annotations.`,
