@@ -395,13 +395,9 @@ func compileStream(ctx context.Context, dir string, files []string, ro ReadOptio
 			return nil, nil, errInMemory // first-match order: see warnShadowed
 		}
 	}
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("creating output directory: %w", err)
-	}
-	tmp, err := os.MkdirTemp(parent, ".redirc-spill-")
+	tmp, err := spillDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating spill directory: %w", err)
+		return nil, nil, err
 	}
 	defer os.RemoveAll(tmp)
 
@@ -492,6 +488,49 @@ func compileStream(ctx context.Context, dir string, files []string, ro ReadOptio
 	st.Written = written
 	st.Duration = time.Since(start)
 	return &Build{Index: ix, Chains: s.chains, Stats: st}, probs, nil
+}
+
+// mkdirTemp is os.MkdirTemp; a test makes it fail.
+var mkdirTemp = os.MkdirTemp
+
+// spillPrefix names the spill directories of streaming builds.
+const spillPrefix = ".redirc-spill-"
+
+// spillDir creates the directory a streaming build spills to: beside the
+// output directory dir (on the same file system, which has room for the
+// build), else, when its parent is not writable (a mounted volume, say),
+// inside dir as a temporary name readers and WriteDir's clean-up know
+// (".tmp-"), else in the system's temporary directory. Spill directories
+// left beside dir by builds killed more than a day ago are removed.
+func spillDir(dir string) (string, error) {
+	dir = filepath.Clean(dir)
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("creating output directory: %w", err)
+	}
+	if ents, err := os.ReadDir(parent); err == nil {
+		for _, e := range ents {
+			if !e.IsDir() || !strings.HasPrefix(e.Name(), spillPrefix) {
+				continue
+			}
+			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > 24*time.Hour {
+				os.RemoveAll(filepath.Join(parent, e.Name()))
+			}
+		}
+	}
+	tmp, err := mkdirTemp(parent, spillPrefix)
+	if err == nil {
+		return tmp, nil
+	}
+	if fi, e := os.Stat(dir); e == nil && fi.IsDir() {
+		if t, e := mkdirTemp(dir, ".tmp-spill-"); e == nil {
+			return t, nil
+		}
+	}
+	if t, e := os.MkdirTemp("", spillPrefix); e == nil {
+		return t, nil
+	}
+	return "", fmt.Errorf("creating spill directory: %w", err)
 }
 
 // problems returns every problem in the order check would have found

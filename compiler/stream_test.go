@@ -323,3 +323,70 @@ func TestExactBucket(t *testing.T) {
 		}
 	}
 }
+
+// A parent directory the build cannot write to (a mounted volume as the
+// output directory) moves the spill directory into the output directory,
+// and it is gone afterwards.
+func TestSpillDirFallback(t *testing.T) {
+	streamOnly(t, 4)
+	tmp := t.TempDir()
+	m := filepath.Join(tmp, "m.csv")
+	if err := os.WriteFile(m, []byte("source,destination\n/a,/b\n/c,/d\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "vol", "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var used []string
+	mkdirTemp = func(dir, pattern string) (string, error) {
+		if dir == filepath.Dir(out) {
+			return "", os.ErrPermission // the volume's parent
+		}
+		d, err := os.MkdirTemp(dir, pattern)
+		used = append(used, d)
+		return d, err
+	}
+	defer func() { mkdirTemp = os.MkdirTemp }()
+	if _, _, err := CompileFiles(context.Background(), out, []string{m}, ReadOptions{}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(used) != 1 || filepath.Dir(used[0]) != out {
+		t.Fatalf("spilled to %v, want a directory in %s", used, out)
+	}
+	if _, err := os.Stat(used[0]); !os.IsNotExist(err) {
+		t.Errorf("%s left behind (%v)", used[0], err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "index.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A manifest that cannot be read gives a *ReadError with ReadFile's error,
+// on both paths, and nothing is written.
+func TestCompileFilesReadError(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		if stream {
+			streamOnly(t, 2)
+		}
+		tmp := t.TempDir()
+		good := filepath.Join(tmp, "m.csv")
+		if err := os.WriteFile(good, []byte("source,destination\n/a,/b\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(tmp, "out")
+		_, _, err := CompileFiles(context.Background(), out, []string{good, filepath.Join(tmp, "missing.csv")}, ReadOptions{}, Options{})
+		var re *ReadError
+		if !errors.As(err, &re) || !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("stream %v: error %v, want a *ReadError wrapping ErrNotExist", stream, err)
+		}
+		_, _, err = CompileFiles(context.Background(), out, []string{good}, ReadOptions{MaxInputBytes: 5}, Options{})
+		var le *LimitError
+		if !errors.As(err, &re) || !errors.As(err, &le) {
+			t.Fatalf("stream %v: error %v, want a *ReadError holding a *LimitError", stream, err)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("stream %v: output directory created", stream)
+		}
+	}
+}
