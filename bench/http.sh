@@ -12,9 +12,13 @@
 #   BENCH_HTTP_CONNS     wrk connections [50]
 #   BENCH_HTTP_HITS      percent of requests that hit a rule [50]
 #   BENCH_HTTP_RELOAD    0 to skip the reload test [1]
-#   BENCH_HTTP_FASTHTTP  0 to skip the fasthttp prototype (bench/cmd/fastserve:
-#                        redirc's runtime behind fasthttp, to tell how much of
-#                        the gap to nginx is net/http's) [1]
+#   BENCH_HTTP_ENGINES   0 to skip the engine comparison: `redirc serve
+#                        --engine net/http`, `redirc serve --fallback DIR`
+#                        (misses through the fallback), and the measuring
+#                        prototypes of the candidate engines, each answering
+#                        from redirc's runtime: bench/cmd/fastserve (fasthttp),
+#                        bench/cmd/gnetserve (gnet/v2, a minimal hand-written
+#                        reader) and bench/cmd/nbioserve (nbio's nbhttp) [1]
 #   BENCH_SERVER_CPU, BENCH_CLIENT_CPU   cores for server and wrk [0, 1]
 #   BENCH_DIR, BENCH_TIMEOUT             as in run.sh
 #
@@ -35,7 +39,11 @@ CCPU=${BENCH_CLIENT_CPU:-1}
 PORT_REDIRC=${BENCH_PORT_REDIRC:-18081}
 PORT_NGINX=${BENCH_PORT_NGINX:-18082}
 PORT_FAST=${BENCH_PORT_FAST:-18083}
-FASTHTTP=${BENCH_HTTP_FASTHTTP:-1}
+PORT_GNET=${BENCH_PORT_GNET:-18084}
+PORT_NBIO=${BENCH_PORT_NBIO:-18085}
+PORT_NETHTTP=${BENCH_PORT_NETHTTP:-18086}
+PORT_FALLBACK=${BENCH_PORT_FALLBACK:-18087}
+ENGINES=${BENCH_HTTP_ENGINES:-1}
 NPATHS=200000 # distinct request paths in the mix
 
 install_missing time nginx:nginx-light wrk:wrk curl:curl taskset:util-linux
@@ -92,7 +100,11 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 # Each server serves a copy of the build / map, so that the reload test can
 # replace it.
 cp -r "$d/build" "$w/redirc-build"
-cp -r "$d/build" "$w/fast-build"
+for b in fast gnet nbio nethttp fallback; do
+	cp -r "$d/build" "$w/$b-build"
+done
+mkdir -p "$w/fallback-site"
+echo "fallback" >"$w/fallback-site/index.html"
 map=$(nginx_map "$RULES")
 mkdir -p "$w/nginx/tmp"
 cp "$map" "$w/nginx/map-a.conf"
@@ -108,15 +120,27 @@ waitfor "http://127.0.0.1:$PORT_REDIRC/.redirc/healthz" 300
 echo "RESULT start server=redirc rules=$RULES seconds=$(elapsed "$t0")" | tee -a "$OUT" >&2
 
 servers=(redirc)
-if [[ $FASTHTTP == 1 ]]; then
-	log "starting the fasthttp prototype on core $SCPU (GOMAXPROCS=1)"
+# start_other NAME PORT CMD...: starts a compared server on core $SCPU
+# with GOMAXPROCS=1 and GOGC=25 (as redirc serve sets it).
+start_other() {
+	local name=$1 port=$2 t0 p
+	shift 2
+	log "starting $name on core $SCPU (GOMAXPROCS=1)"
 	t0=$(now)
-	taskset -c "$SCPU" env GOMAXPROCS=1 GOGC=25 "$BIN/fastserve" -addr "127.0.0.1:$PORT_FAST" "$w/fast-build" >"$w/fastserve.log" 2>&1 &
-	fpid=$!
-	pids+=("$fpid")
-	waitfor "http://127.0.0.1:$PORT_FAST/" 300
-	echo "RESULT start server=redirc-fasthttp rules=$RULES seconds=$(elapsed "$t0")" | tee -a "$OUT" >&2
-	servers+=(redirc-fasthttp)
+	taskset -c "$SCPU" env GOMAXPROCS=1 GOGC=25 "$@" >"$w/$name.log" 2>&1 &
+	p=$!
+	pids+=("$p")
+	eval "pid_${name//-/_}=$p"
+	waitfor "http://127.0.0.1:$port/" 300
+	echo "RESULT start server=$name rules=$RULES seconds=$(elapsed "$t0")" | tee -a "$OUT" >&2
+	servers+=("$name")
+}
+if [[ $ENGINES == 1 ]]; then
+	start_other redirc-nethttp "$PORT_NETHTTP" "$BIN/redirc" serve --engine net/http --addr "127.0.0.1:$PORT_NETHTTP" --log-level warn "$w/nethttp-build"
+	start_other redirc-fallback "$PORT_FALLBACK" "$BIN/redirc" serve --fallback "$w/fallback-site" --addr "127.0.0.1:$PORT_FALLBACK" --log-level warn "$w/fallback-build"
+	start_other proto-fasthttp "$PORT_FAST" "$BIN/fastserve" -addr "127.0.0.1:$PORT_FAST" "$w/fast-build"
+	start_other proto-gnet "$PORT_GNET" "$BIN/gnetserve" -addr "127.0.0.1:$PORT_GNET" "$w/gnet-build"
+	start_other proto-nbio "$PORT_NBIO" "$BIN/nbioserve" -addr "127.0.0.1:$PORT_NBIO" "$w/nbio-build"
 fi
 servers+=(nginx)
 
@@ -173,8 +197,24 @@ wrkrun() {
 }
 
 # server_port NAME, server_procs NAME
-server_port() { case $1 in redirc) echo "$PORT_REDIRC" ;; redirc-fasthttp) echo "$PORT_FAST" ;; nginx) echo "$PORT_NGINX" ;; esac; }
-server_procs() { case $1 in redirc) echo "$rpid" ;; redirc-fasthttp) echo "$fpid" ;; nginx) nginx_procs ;; esac; }
+server_port() {
+	case $1 in
+	redirc) echo "$PORT_REDIRC" ;;
+	redirc-nethttp) echo "$PORT_NETHTTP" ;;
+	redirc-fallback) echo "$PORT_FALLBACK" ;;
+	proto-fasthttp) echo "$PORT_FAST" ;;
+	proto-gnet) echo "$PORT_GNET" ;;
+	proto-nbio) echo "$PORT_NBIO" ;;
+	nginx) echo "$PORT_NGINX" ;;
+	esac
+}
+server_procs() {
+	case $1 in
+	redirc) echo "$rpid" ;;
+	nginx) nginx_procs ;;
+	*) local v="pid_${1//-/_}" && echo "${!v}" ;;
+	esac
+}
 
 log "warming up every server (${DUR} each)"
 for s in "${servers[@]}"; do

@@ -36,14 +36,15 @@ install_missing() {
 # nginx_bin: the nginx binary (Debian puts it in /usr/sbin).
 nginx_bin() { command -v nginx || echo /usr/sbin/nginx; }
 
-# build_tools: redirc, redirc-synth, cdbmake, benchtab, fastserve and the
-# benchmark binary, into $BIN.
+# build_tools: redirc, redirc-synth, cdbmake, benchtab, the engine
+# prototypes (fastserve, gnetserve, nbioserve) and the benchmark binary, into $BIN.
 build_tools() {
 	log "building redirc, redirc-synth, cdbmake, benchtab, fastserve and bench.test into $BIN"
 	$GO build -o "$BIN/redirc" ./cmd/redirc
 	$GO build -o "$BIN/redirc-synth" ./cmd/redirc-synth
 	(cd bench && $GO build -o "$BIN/cdbmake" ./cmd/cdbmake && $GO build -o "$BIN/benchtab" ./cmd/benchtab &&
-		$GO build -o "$BIN/fastserve" ./cmd/fastserve && $GO test -c -o "$BIN/bench.test" .)
+		$GO build -o "$BIN/fastserve" ./cmd/fastserve && $GO build -o "$BIN/gnetserve" ./cmd/gnetserve &&
+		$GO build -o "$BIN/nbioserve" ./cmd/nbioserve && $GO test -c -o "$BIN/bench.test" .)
 }
 
 # prepare SIZE: the data set of one size in $BENCH_DIR/data/nSIZE,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +33,24 @@ const (
 	FormatNetlify Format = "netlify"
 	// FormatTSV is FROM<TAB>TO[<TAB>STATUS] lines, as in MDN's _redirects.txt.
 	FormatTSV Format = "tsv"
+	// FormatNginx is an nginx configuration: server blocks, location
+	// blocks with return and rewrite, map blocks and their include files,
+	// or a file of bare map entries (see readNginx).
+	FormatNginx Format = "nginx"
+	// FormatApache is an Apache .htaccess or configuration file: Redirect,
+	// RedirectPermanent, RedirectTemp, RedirectMatch and RewriteRule.
+	FormatApache Format = "apache"
+	// FormatCloudflare is Cloudflare's bulk-redirect CSV, without a header:
+	// source, target, status, preserve query string, include subdomains,
+	// subpath matching, preserve path suffix.
+	FormatCloudflare Format = "cloudflare"
+	// FormatNetlifyTOML is a netlify.toml file; its [[redirects]] tables
+	// are read and every other table is skipped.
+	FormatNetlifyTOML Format = "netlify-toml"
 )
+
+// formatList names every Format for messages.
+const formatList = "csv, json, jsonl, netlify, tsv, nginx, apache, cloudflare or netlify-toml"
 
 // Limits that apply when ReadOptions leaves them zero.
 const (
@@ -82,19 +100,37 @@ type ReadOptions struct {
 	// DefaultMaxInputBytes. Reading more stops with ErrInputTooLarge, which
 	// refuses decompression bombs early.
 	MaxInputBytes int64
+
+	// IncludeFS, when not nil, is where the files an nginx "include"
+	// names are read from, by slash-separated paths relative to the
+	// including file's name; nil reads the operating system's files.
+	IncludeFS fs.FS
 }
 
 // DetectFormat tells a manifest's format from its file name, ignoring a
-// ".gz" or ".zst" suffix. A known extension wins (".csv"; ".json";
-// ".jsonl" or ".ndjson"; ".tsv" or ".txt"), so MDN's "_redirects.txt" is
-// TSV; otherwise a base name starting with "_redirects" is Netlify.
+// ".gz" or ".zst" suffix. A known extension wins (".csv", or Cloudflare
+// when the base name contains "cloudflare"; ".json"; ".jsonl" or
+// ".ndjson"; ".tsv" or ".txt"; ".conf" is nginx; ".toml" is
+// netlify.toml; ".htaccess" is Apache), so MDN's "_redirects.txt" is TSV;
+// otherwise a base name starting with "_redirects" is Netlify. Read looks
+// into a ".conf" file found this way and reads it as Apache when its
+// directives are Apache's (see sniffConf).
 func DetectFormat(name string) (Format, error) {
 	base := strings.ToLower(filepath.Base(name))
 	base = strings.TrimSuffix(base, ".gz")
 	base = strings.TrimSuffix(base, ".zst")
 	switch filepath.Ext(base) {
 	case ".csv":
+		if strings.Contains(base, "cloudflare") {
+			return FormatCloudflare, nil
+		}
 		return FormatCSV, nil
+	case ".conf":
+		return FormatNginx, nil
+	case ".toml":
+		return FormatNetlifyTOML, nil
+	case ".htaccess":
+		return FormatApache, nil
 	case ".json":
 		return FormatJSON, nil
 	case ".jsonl", ".ndjson":
@@ -105,8 +141,11 @@ func DetectFormat(name string) (Format, error) {
 	if strings.HasPrefix(base, "_redirects") {
 		return FormatNetlify, nil
 	}
+	if base == "htaccess" {
+		return FormatApache, nil
+	}
 	return FormatAuto, fmt.Errorf("%w: cannot tell the format of %q from its name "+
-		"(expected .csv, .json, .jsonl, .ndjson, .tsv, .txt or _redirects, optionally .gz or .zst)", ErrUnknownFormat, name)
+		"(expected .csv, .json, .jsonl, .ndjson, .tsv, .txt, .conf, .toml, .htaccess or _redirects, optionally .gz or .zst)", ErrUnknownFormat, name)
 }
 
 // ReadFile reads the manifest in the named file, decompressing it first
@@ -174,17 +213,20 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 // returned.
 func read(name string, r io.Reader, opt ReadOptions, sink func(Rule) error) ([]Rule, []Problem, error) {
 	format := opt.Format
+	sniff := false
 	if format == FormatAuto {
 		f, err := DetectFormat(name)
 		if err != nil {
 			return nil, nil, err
 		}
 		format = f
+		sniff = f == FormatNginx
 	}
 	switch format {
-	case FormatCSV, FormatJSON, FormatJSONL, FormatNetlify, FormatTSV:
+	case FormatCSV, FormatJSON, FormatJSONL, FormatNetlify, FormatTSV,
+		FormatNginx, FormatApache, FormatCloudflare, FormatNetlifyTOML:
 	default:
-		return nil, nil, fmt.Errorf("%s: %w %q (want csv, json, jsonl, netlify or tsv)", name, ErrUnknownFormat, string(format))
+		return nil, nil, fmt.Errorf("%s: %w %q (want %s)", name, ErrUnknownFormat, string(format), formatList)
 	}
 	if opt.DefaultStatus != 0 && !redirectStatus(opt.DefaultStatus) {
 		return nil, nil, fmt.Errorf("%s: default status %d is not one of %s", name, opt.DefaultStatus, redirectStatusList)
@@ -209,6 +251,11 @@ func read(name string, r io.Reader, opt ReadOptions, sink func(Rule) error) ([]R
 			return nil, nil, err
 		}
 	}
+	if sniff {
+		if b, _ := br.Peek(64 << 10); sniffConf(b) == FormatApache {
+			format = FormatApache
+		}
+	}
 	var err error
 	switch format {
 	case FormatCSV:
@@ -221,6 +268,17 @@ func read(name string, r io.Reader, opt ReadOptions, sink func(Rule) error) ([]R
 		err = m.readNetlify(br) // add sets FirstMatch: Netlify applies rules in file order
 	case FormatTSV:
 		err = m.readTSV(br)
+	case FormatNginx:
+		err = m.readNginx(br)
+	case FormatApache:
+		err = m.readApache(br)
+	case FormatCloudflare:
+		err = m.readCloudflare(br)
+	case FormatNetlifyTOML:
+		err = m.readNetlifyTOML(br)
+		for i := range m.rules {
+			m.rules[i].FirstMatch = true // Netlify applies rules in file order
+		}
 	}
 	var le *LimitError
 	switch {

@@ -135,7 +135,7 @@ func TestDetectFormat(t *testing.T) {
 			t.Errorf("DetectFormat(%q) = %q, %v; want %q", tc.name, got, err, tc.want)
 		}
 	}
-	for _, name := range []string{"rules.yaml", "redirects", "rules.gz", "netlify.toml", ""} {
+	for _, name := range []string{"rules.yaml", "redirects", "rules.gz", "rules.ini", ""} {
 		_, err := DetectFormat(name)
 		// The library names no command-line flag; the CLI adds its own.
 		if !errors.Is(err, ErrUnknownFormat) || !strings.Contains(err.Error(), "cannot tell the format") || strings.Contains(err.Error(), "--") {

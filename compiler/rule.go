@@ -75,6 +75,14 @@ type Rule struct {
 	// written in Source does; "" is any host. Only pattern rules may set
 	// it.
 	Host string
+	// Pass marks an ordered pattern rule that, when it is the first to
+	// match, answers "no redirect" (the request goes on to whatever serves
+	// the site): an nginx location that does not redirect, an Apache
+	// "RewriteRule PATTERN - [L]", or the catch-all that keeps a
+	// host-scoped nginx server from falling through to the default
+	// server's rules. Status is 0 and Destination empty. (The pattern
+	// tier does not compile Pass rules yet.)
+	Pass bool
 }
 
 // Syntax names the pattern language of a Rule's Source.
@@ -97,8 +105,13 @@ const (
 	// rewrite, Apache RedirectMatch/RewriteRule) matched against the
 	// request path percent-decoded, as nginx's $uri and Apache's
 	// URL-path are; it is not anchored unless it anchors itself. The
-	// destination uses "$1".."$9" and "$name"/"${name}". CaseSensitive
-	// false matches case-insensitively (nginx "~*", Apache [NC]).
+	// destination refers to captures as "$1".."$9" and "$name" (as the
+	// pattern tier reads them), "$$" is a "$"; importers also emit "${0}"
+	// for the whole match and "${host}" for the request's host (lower
+	// case, without port: nginx's $host; importers refuse it as a capture
+	// name), which the pattern tier does not compile yet.
+	// CaseSensitive false matches case-insensitively (nginx "~*", Apache
+	// [NC]).
 	SyntaxRegex
 )
 

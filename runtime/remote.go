@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redirc/redirc/internal/pattern"
 	"github.com/redirc/redirc/shardfmt"
 )
 
@@ -341,6 +342,14 @@ func (r *remoteSource) reload(ctx context.Context, start time.Time, cur *Set) er
 		l.recordUnchanged(start)
 		return nil
 	}
+	// The pattern file (placeholder and regex rules) is small and needed
+	// by every lookup that misses the exact tier: it is fetched whole and
+	// verified before the build is installed, or taken from the build
+	// serving when unchanged.
+	pats, err := r.patterns(ctx, ix, cur)
+	if err != nil {
+		return fail(fmt.Errorf("opening build %s: %w", l.dir, err))
+	}
 	lb, fresh := r.newLazy(ix)
 	// Before a new build replaces one that serves, every shard it does
 	// not share with it must be on the origin and verify: a build whose
@@ -355,7 +364,7 @@ func (r *remoteSource) reload(ctx context.Context, start time.Time, cur *Set) er
 	}
 	r.etag, r.lastMod = validators(resp.Header)
 	r.retry = 0
-	s := newSet(&shardfmt.Build{Index: ix})
+	s := newSet(&shardfmt.Build{Index: ix, Patterns: pats})
 	s.lazy = lb
 	l.install(s, cur, start)
 	r.cache.retain(lb.slots)
@@ -715,4 +724,30 @@ func validators(h http.Header) (etag, lastMod string) {
 		return etag, ""
 	}
 	return etag, lastMod
+}
+
+// patterns returns the pattern index of ix's build: cur's when its pattern
+// file is the same, else the file fetched from the origin and verified.
+func (r *remoteSource) patterns(ctx context.Context, ix *shardfmt.Index, cur *Set) (*pattern.Index, error) {
+	p := ix.Patterns
+	if p == nil {
+		return nil, nil
+	}
+	if cur != nil && cur.ix.Patterns != nil && cur.ix.Patterns.Hash == p.Hash && cur.build.Patterns != nil {
+		return cur.build.Patterns, nil
+	}
+	start := time.Now()
+	resp, err := r.get(ctx, p.File, "", false)
+	if err != nil {
+		return nil, err
+	}
+	body, err := r.readBody(resp, p.Size, start)
+	if err != nil {
+		return nil, err
+	}
+	pix, err := ix.OpenPatterns(body)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.fileURL(p.File), err)
+	}
+	return pix, nil
 }

@@ -3,6 +3,7 @@ package shardfmt
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/redirc/redirc/internal/pattern"
 	"io/fs"
 
 	"github.com/cespare/xxhash/v2"
@@ -285,5 +286,15 @@ func LoadBuildReusing(dir string, prev *Build) (*Build, error) {
 		}
 		shards[i] = s
 	}
-	return &Build{Index: ix, Shards: shards}, nil
+	// The pattern file: prev's when unchanged (same content hash), else
+	// read and verified like the shards.
+	var pix *pattern.Index
+	if p := ix.Patterns; p != nil {
+		if q := prev.Index.Patterns; q != nil && q.Hash == p.Hash && q.Size == p.Size && prev.Patterns != nil {
+			pix = prev.Patterns
+		} else if pix, err = loadPatterns(fsys, ".", ix, show); err != nil {
+			return nil, err
+		}
+	}
+	return &Build{Index: ix, Shards: shards, Patterns: pix}, nil
 }

@@ -167,15 +167,31 @@ func loadPatterns(fsys fs.FS, dir string, ix *Index, show func(string) string) (
 	if err != nil {
 		return nil, fmt.Errorf("shardfmt: %w", err)
 	}
-	if err := checkPatternsFile(p, b); err != nil {
-		return nil, fmt.Errorf("%s: %w", show(p.File), err)
-	}
-	pix, err := DecodePatterns(b)
+	pix, err := ix.OpenPatterns(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", show(p.File), err)
 	}
+	return pix, nil
+}
+
+// OpenPatterns verifies b as the pattern file ix names (size, whole-file
+// hash, content, pattern count) and decodes it. Whoever fetched the bytes
+// (a local directory, an origin) gets the same checks. An index without a
+// pattern file gives nil.
+func (ix *Index) OpenPatterns(b []byte) (*pattern.Index, error) {
+	p := ix.Patterns
+	if p == nil {
+		return nil, nil
+	}
+	if err := checkPatternsFile(p, b); err != nil {
+		return nil, err
+	}
+	pix, err := DecodePatterns(b)
+	if err != nil {
+		return nil, err
+	}
 	if pix.Len() != p.Rules {
-		return nil, fmt.Errorf("%s: %w: file holds %d patterns, index says %d", show(p.File), ErrCorrupt, pix.Len(), p.Rules)
+		return nil, fmt.Errorf("%w: file holds %d patterns, index says %d", ErrCorrupt, pix.Len(), p.Rules)
 	}
 	return pix, nil
 }

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redirc/redirc/runtime/server"
 )
 
 // This file treats `redirc serve` as what it is in production: a server on
@@ -145,10 +147,12 @@ func checkHeaderBlock(t *testing.T, what string, r rawResponse) {
 // a prefix rule copies into the Location (:splat) and in a query string
 // that a rule preserves. Whatever the Go server lets through, the
 // Location must stay one clean header.
-func TestServeNoHeaderInjection(t *testing.T) {
+func TestServeNoHeaderInjection(t *testing.T) { forEngines(t, testServeNoHeaderInjection) }
+
+func testServeNoHeaderInjection(t *testing.T, engine string) {
 	build := t.TempDir()
 	writeServeBuild(t, build, attackRules...)
-	s := startServe(t, build)
+	s := startServe(t, "--engine", engine, build)
 	addr := strings.TrimPrefix(s.base, "http://")
 
 	injections := []string{
@@ -213,7 +217,9 @@ var openRedirectRemainders = []string{
 // relative destination must stay a path on this site (one leading slash,
 // never "//" or "/\", which browsers treat as another host). Misses that
 // reach the static fallback must not redirect elsewhere either.
-func TestServeNoOpenRedirect(t *testing.T) {
+func TestServeNoOpenRedirect(t *testing.T) { forEngines(t, testServeNoOpenRedirect) }
+
+func testServeNoOpenRedirect(t *testing.T, engine string) {
 	build, site := t.TempDir(), t.TempDir()
 	writeServeBuild(t, build, attackRules...)
 	// A fallback directory whose layout makes http.FileServer redirect
@@ -223,7 +229,7 @@ func TestServeNoOpenRedirect(t *testing.T) {
 		os.MkdirAll(filepath.Join(site, d), 0o755)
 		os.WriteFile(filepath.Join(site, d, "index.html"), []byte("index of "+d), 0o644)
 	}
-	s := startServe(t, "--fallback", site, build)
+	s := startServe(t, "--engine", engine, "--fallback", site, build)
 	addr := strings.TrimPrefix(s.base, "http://")
 
 	// checkLocation resolves loc the way a browser does (against the
@@ -325,10 +331,12 @@ func TestServeNoOpenRedirect(t *testing.T) {
 // send nothing or half a request. Throughout, an ordinary client must get
 // every answer; the attacking connections must be cut off. (Deadlines in
 // this test are generous and only catch a server that never acts.)
-func TestServeSlowAndHugeRequests(t *testing.T) {
+func TestServeSlowAndHugeRequests(t *testing.T) { forEngines(t, testServeSlowAndHugeRequests) }
+
+func testServeSlowAndHugeRequests(t *testing.T, engine string) {
 	build := t.TempDir()
 	writeServeBuild(t, build, serveRules...)
-	s := startServe(t, "--read-header-timeout", "300ms", "--idle-timeout", "500ms", "--max-header-bytes", "4096", build)
+	s := startServe(t, "--engine", engine, "--read-header-timeout", "300ms", "--idle-timeout", "500ms", "--max-header-bytes", "4096", build)
 	addr := strings.TrimPrefix(s.base, "http://")
 	dial := func() net.Conn {
 		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
@@ -476,5 +484,12 @@ func TestServeSlowAndHugeRequests(t *testing.T) {
 	// Just under the limit is still served.
 	if r := rawExchange(t, addr, "GET /perm HTTP/1.1\r\nHost: x\r\nX-Fits: "+strings.Repeat("b", 3000)+"\r\nConnection: close\r\n\r\n"); r.status != 301 {
 		t.Errorf("request with 3 KB of headers: %d, want 301", r.status)
+	}
+}
+
+// forEngines runs f as a subtest per `redirc serve --engine`.
+func forEngines(t *testing.T, f func(t *testing.T, engine string)) {
+	for _, e := range []string{server.EngineFast, server.EngineNetHTTP} {
+		t.Run(strings.ReplaceAll(e, "/", ""), func(t *testing.T) { f(t, e) })
 	}
 }

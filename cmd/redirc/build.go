@@ -26,9 +26,9 @@ import (
 // what the rules mean.
 func inputFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "format", Usage: "manifest format: csv, json, jsonl, netlify, tsv (default: from each file name)"},
+		&cli.StringFlag{Name: "format", Usage: "manifest format: csv, json, jsonl, netlify, tsv, nginx, apache, cloudflare, netlify-toml (default: from each file name: .conf is nginx, or apache when its directives are Apache's; .htaccess apache; .toml netlify-toml; a .csv named *cloudflare* cloudflare)"},
 		&cli.IntFlag{Name: "default-status", Usage: "status for rules that give none (default: 301 for Netlify and TSV, 307/308 for CSV/JSON/JSONL, 308 for vercel.json)"},
-		&cli.BoolFlag{Name: "skip-unsupported", Usage: "report Netlify/Vercel constructs redirc cannot honour as warnings and skip those rules, instead of failing"},
+		&cli.BoolFlag{Name: "skip-unsupported", Usage: "report constructs redirc cannot honour (Netlify/Vercel patterns, nginx and Apache conditions, …) as warnings and skip those rules, instead of failing"},
 		&cli.BoolFlag{Name: "strict-trailing-slash", Usage: "treat /a and /a/ as different paths"},
 		&cli.BoolFlag{Name: "no-flatten", Usage: "answer each rule's own destination, one hop per request as the platforms do, instead of the end of its chain"},
 		&cli.BoolFlag{Name: "allow-empty", Usage: "accept manifests with no rules (an empty build makes a server drop every redirect)"},
@@ -52,9 +52,10 @@ func readOptions(c *cli.Context) (compiler.ReadOptions, error) {
 		return ro, usageErr("--max-line-bytes and --max-input-bytes must be positive")
 	}
 	switch ro.Format {
-	case compiler.FormatAuto, compiler.FormatCSV, compiler.FormatJSON, compiler.FormatJSONL, compiler.FormatNetlify, compiler.FormatTSV:
+	case compiler.FormatAuto, compiler.FormatCSV, compiler.FormatJSON, compiler.FormatJSONL, compiler.FormatNetlify, compiler.FormatTSV,
+		compiler.FormatNginx, compiler.FormatApache, compiler.FormatCloudflare, compiler.FormatNetlifyTOML:
 	default:
-		return ro, usageErr("unknown --format %q: want csv, json, jsonl, netlify or tsv", ro.Format)
+		return ro, usageErr("unknown --format %q: want csv, json, jsonl, netlify, tsv, nginx, apache, cloudflare or netlify-toml", ro.Format)
 	}
 	switch ro.DefaultStatus {
 	case 0, 301, 302, 303, 307, 308, 410:
@@ -188,7 +189,7 @@ func readFailure(err error) error {
 	case errors.As(err, &le):
 		return failErr("%s", le.Message(flagName))
 	case errors.Is(err, compiler.ErrUnknownFormat), errors.Is(err, errStdinFormat):
-		return usageErr("%v; name the format with --format csv|json|jsonl|netlify|tsv", err)
+		return usageErr("%v; name the format with --format csv|json|jsonl|netlify|tsv|nginx|apache|cloudflare|netlify-toml", err)
 	case errors.Is(err, compiler.ErrIsDirectory):
 		msg := err.Error()
 		if dir, _, ok := strings.Cut(msg, ": "+compiler.ErrIsDirectory.Error()); ok && isBuildDir(dir) {

@@ -220,12 +220,18 @@ func diffCounts(r *builddiff.Result) string {
 	if len(r.Settings) > 0 {
 		s += fmt.Sprintf(", %s changed", nounCount(len(r.Settings), "setting"))
 	}
+	if r.Patterns != nil {
+		s += ", pattern rules changed"
+	}
 	return s
 }
 
 func writeDiffText(w io.Writer, old, new *diffSide, r *builddiff.Result) error {
 	for _, st := range r.Settings {
 		fmt.Fprintf(w, "! %s: %v -> %v\n", st.Name, st.Old, st.New)
+	}
+	if p := r.Patterns; p != nil {
+		fmt.Fprintf(w, "! pattern rules (compared as a whole): %s -> %s\n", nounCount(p.OldRules, "rule"), nounCount(p.NewRules, "rule"))
 	}
 	for _, ch := range r.Changed {
 		fmt.Fprintf(w, "~ %s: %s -> %s\n", new.source(ch.Key), answerText(ch.Old), answerText(ch.New))
@@ -350,6 +356,7 @@ func writeDiffJSON(w io.Writer, old, new *diffSide, r *builddiff.Result) error {
 		Same     bool       `json:"same"`
 		Counts   any        `json:"counts"`
 		Settings []any      `json:"settings"`
+		Patterns any        `json:"patterns,omitempty"`
 		Added    []jsonRule `json:"added"`
 		Removed  []jsonRule `json:"removed"`
 		Changed  []jsonRule `json:"changed"`
@@ -371,6 +378,12 @@ func writeDiffJSON(w io.Writer, old, new *diffSide, r *builddiff.Result) error {
 			SkippedShards int  `json:"skippedShards"`
 			Sorted        bool `json:"sorted"`
 		}{r.SkippedShards, r.Sorted},
+	}
+	if p := r.Patterns; p != nil {
+		doc.Patterns = struct {
+			OldRules int `json:"oldRules"`
+			NewRules int `json:"newRules"`
+		}{p.OldRules, p.NewRules}
 	}
 	for _, st := range r.Settings {
 		doc.Settings = append(doc.Settings, struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redirc/redirc/compiler"
 	"github.com/redirc/redirc/internal/export"
+	"github.com/redirc/redirc/internal/inspect"
 	"github.com/redirc/redirc/shardfmt"
 )
 
@@ -91,8 +92,15 @@ func runExport(c *cli.Context) error {
 		}
 		return failErr("export: %d rule(s) cannot be expressed as %s (leave them out with --skip-unsupported); nothing written", len(ue.Rules), format)
 	}
+	var pe *inspect.PatternsError
+	if errors.As(err, &pe) {
+		return failErr("export: the build has %s (placeholders or regular expressions), which no export format writes yet (leave them out with --skip-unsupported); nothing written", nounCount(pe.Rules, "pattern rule"))
+	}
 	if err != nil {
 		return failErr("%v", err)
+	}
+	if res.SkippedPatterns > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "warning: skipped %s (placeholders or regular expressions): no export format writes them yet\n", nounCount(res.SkippedPatterns, "pattern rule"))
 	}
 	for _, u := range res.Skipped {
 		fmt.Fprintf(c.App.ErrWriter, "warning: skipped %s\n", u)

@@ -90,6 +90,9 @@ func writeSummary(w io.Writer, dir string, s *inspect.Summary, perShard bool) {
 	fmt.Fprintf(w, "build       %s (%s)\n", s.BuildID, dir)
 	fmt.Fprintf(w, "format      index %d, shard %d.x\n", s.IndexFormat, shardfmt.MajorVersion)
 	fmt.Fprintf(w, "rules       %s in %s, %s (%.1f B/rule)\n", nounCount(s.Rules, "rule"), nounCount(s.Shards, "shard"), humanBytes(s.Bytes), s.BytesPerRule)
+	if s.PatternRules > 0 {
+		fmt.Fprintf(w, "patterns    %s (placeholders, regular expressions) in the pattern file\n", nounCount(s.PatternRules, "rule"))
+	}
 	var flags []string
 	for _, f := range []struct {
 		on   bool

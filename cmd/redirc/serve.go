@@ -100,10 +100,18 @@ every --poll (10s when 0, with jitter) with conditional requests, and shards
 are fetched on demand and verified, at most --cache-bytes of them held; see
 the README's "Static hosting and replicas".
 
+Engines: requests are read and answered by fasthttp (--engine fasthttp,
+the default), whose request parser is stricter than net/http's in a few
+places (obs-fold, an empty Host, two equal Content-Lengths are refused);
+redirects are answered without building a net/http request, while the
+admin endpoints and --fallback run as net/http handlers behind it.
+--engine net/http serves with Go's net/http server instead.
+
 SIGINT or SIGTERM stops accepting connections and lets requests in flight
 finish (up to --shutdown-timeout); a second signal exits at once.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: ":8080", Usage: "`HOST:PORT` to serve redirects on"},
+			&cli.StringFlag{Name: "engine", Value: server.EngineFast, Usage: "HTTP `ENGINE`: fasthttp (the fast one) or net/http (Go's standard server)"},
 			&cli.StringFlag{Name: "admin-addr", Usage: "serve /healthz and /metrics on this `HOST:PORT` instead of under --admin-prefix on --addr"},
 			&cli.StringFlag{Name: "admin-prefix", Value: "/.redirc", Usage: "path `PREFIX` of the health and metrics endpoints on --addr (\"\" to serve none there)"},
 			&cli.StringFlag{Name: "fallback", Usage: "where misses go: a static `DIR` or an upstream http(s) URL (default: 404)"},
@@ -203,6 +211,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 // optionFlags names the flag behind each server.Options field that
 // server.New checks, for its *server.OptionError.
 var optionFlags = map[string]string{
+	"Engine":          "--engine",
 	"AdminAddr":       "--admin-addr",
 	"AdminPrefix":     "--admin-prefix",
 	"AccessLogFormat": "--log-format",
@@ -242,6 +251,7 @@ func runServe(c *cli.Context) error {
 	}
 	prefix := strings.TrimSuffix(c.String("admin-prefix"), "/")
 	opts := server.Options{
+		Engine:          c.String("engine"),
 		Addr:            c.String("addr"),
 		AdminAddr:       c.String("admin-addr"),
 		AdminPrefix:     prefix,

@@ -17,6 +17,12 @@ import (
 // back by redirc stats after shutdown) and one NDJSON line POSTed to the
 // endpoint; misses record nothing; the click counters are on /metrics.
 func TestServeClicks(t *testing.T) {
+	for _, engine := range []string{"fasthttp", "net/http"} {
+		t.Run(engine, func(t *testing.T) { testServeClicks(t, engine) })
+	}
+}
+
+func testServeClicks(t *testing.T, engine string) {
 	var posted atomic.Int64
 	var bodies atomic.Value
 	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +43,7 @@ func TestServeClicks(t *testing.T) {
 	build, clicksDir := t.TempDir(), t.TempDir()
 	writeServeBuild(t, build, "/go /landing 302", "/docs /manual 301")
 	secret := filepath.Join(t.TempDir(), "secret")
-	s := startServe(t, "--clicks", clicksDir, "--clicks-url", endpoint.URL, "--clicks-secret", secret, build)
+	s := startServe(t, "--engine", engine, "--clicks", clicksDir, "--clicks-url", endpoint.URL, "--clicks-secret", secret, build)
 
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path, ua string) int {

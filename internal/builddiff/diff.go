@@ -54,11 +54,21 @@ type Result struct {
 	// Sorted says the builds were compared by sorting their keys, because
 	// their shard counts or hash seeds differ.
 	Sorted bool
+	// Patterns, when not nil, says the builds' pattern rules (placeholders,
+	// regular expressions: the pattern file) differ. They are compared as
+	// a whole, by the file's hash, not rule by rule.
+	Patterns *PatternsChange
+}
+
+// PatternsChange describes two builds' different pattern files.
+type PatternsChange struct {
+	OldRules, NewRules int    // pattern rules in each (0: no pattern file)
+	OldHash, NewHash   string // the files' xxhash64 ("" for none)
 }
 
 // Same reports whether the two builds give every request the same answer.
 func (r *Result) Same() bool {
-	return len(r.Added) == 0 && len(r.Removed) == 0 && len(r.Changed) == 0 && len(r.Settings) == 0
+	return len(r.Added) == 0 && len(r.Removed) == 0 && len(r.Changed) == 0 && len(r.Settings) == 0 && r.Patterns == nil
 }
 
 // Diff compares old and new.
@@ -81,6 +91,16 @@ func Diff(old, new *shardfmt.Build) *Result {
 	} else {
 		r.Sorted = true
 		r.merge(sortedEntries(old), sortedEntries(new))
+	}
+	var pc PatternsChange
+	if p := old.Index.Patterns; p != nil {
+		pc.OldRules, pc.OldHash = p.Rules, p.Hash
+	}
+	if p := new.Index.Patterns; p != nil {
+		pc.NewRules, pc.NewHash = p.Rules, p.Hash
+	}
+	if pc.OldHash != pc.NewHash {
+		r.Patterns = &pc
 	}
 	byKey := func(a, b Entry) int { return strings.Compare(a.Key, b.Key) }
 	slices.SortFunc(r.Added, byKey)

@@ -159,15 +159,33 @@ type Result struct {
 	Rules, Entries int
 	// Skipped lists the rules left out (only with SkipUnsupported).
 	Skipped []Unsupported
+	// SkippedPatterns counts the build's pattern rules left out (only
+	// with SkipUnsupported): no exporter writes them yet.
+	SkippedPatterns int
 }
 
 // Export writes the rules of b in format f to out.
+// A build with pattern rules (placeholders, regular expressions) is
+// refused with an *inspect.PatternsError, as no exporter writes them yet;
+// with SkipUnsupported they are left out and counted in
+// Result.SkippedPatterns.
 func Export(f Format, b *shardfmt.Build, out Output, opt Options) (*Result, error) {
+	skipped := 0
+	if p := b.Index.Patterns; p != nil {
+		if !opt.SkipUnsupported {
+			return nil, &inspect.PatternsError{Rules: p.Rules}
+		}
+		skipped = p.Rules
+	}
 	rules, err := inspect.Rules(b)
 	if err != nil {
 		return nil, err
 	}
-	return ExportRules(f, rules, b.Index.StrictTrailingSlash, out, opt)
+	res, err := ExportRules(f, rules, b.Index.StrictTrailingSlash, out, opt)
+	if res != nil {
+		res.SkippedPatterns = skipped
+	}
+	return res, err
 }
 
 // ExportRules writes rules (as inspect.Rules returns them, from a build

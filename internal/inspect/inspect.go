@@ -116,6 +116,9 @@ type Summary struct {
 	CaseSensitiveRules  bool    `json:"caseSensitiveRules"`
 	PrefixRules         bool    `json:"prefixRules"`
 	MaxPrefixSegments   int     `json:"maxPrefixSegments"`
+	// PatternRules counts the rules of the build's pattern file
+	// (placeholders, regular expressions), which Rules does not include.
+	PatternRules int `json:"patternRules"`
 
 	RulesPerShard Distribution `json:"rulesPerShard"`
 	BytesPerShard Distribution `json:"bytesPerShard"`
@@ -141,6 +144,9 @@ func Summarize(b *shardfmt.Build) (*Summary, error) {
 		MaxPrefixSegments:   ix.MaxPrefixSegments,
 		Statuses:            map[int]int{},
 		PerShard:            make([]ShardSummary, len(b.Shards)),
+	}
+	if ix.Patterns != nil {
+		s.PatternRules = ix.Patterns.Rules
 	}
 	var bloomBits uint64
 	rules, bytes := &s.RulesPerShard, &s.BytesPerShard

@@ -86,6 +86,9 @@ func Rules(b *shardfmt.Build) ([]Rule, error) {
 // Rules are collected and sorted before writing (Rules): about 100 bytes
 // per rule besides the build itself, whose bytes the strings point into.
 func WriteCSV(w io.Writer, b *shardfmt.Build) error {
+	if p := b.Index.Patterns; p != nil {
+		return &PatternsError{Rules: p.Rules}
+	}
 	rows, err := Rules(b)
 	if err != nil {
 		return err
@@ -130,4 +133,16 @@ func csvBool(v bool) string {
 		return "true"
 	}
 	return ""
+}
+
+// PatternsError is returned where a build's pattern rules (placeholders,
+// regular expressions: the build's pattern file) cannot be handled: they
+// have no key, and a CSV row cannot say which pattern syntax a source is
+// written in. Rules returns only the exact and prefix rules of the shards.
+type PatternsError struct {
+	Rules int // pattern rules in the build
+}
+
+func (e *PatternsError) Error() string {
+	return fmt.Sprintf("inspect: the build has %d pattern rules (placeholders or regular expressions), which cannot be written as CSV rows; only exact and /* rules can", e.Rules)
 }

@@ -1,14 +1,16 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/redirc/redirc/compiler"
 	"github.com/redirc/redirc/runtime/server"
 )
@@ -83,4 +85,45 @@ func ExampleOptions_registry() {
 	// Output:
 	// app_jobs_total 0
 	// redirc_hits_total 0
+}
+
+// Serve through net/http's server instead of the default fasthttp engine
+// (what `redirc serve --engine net/http` does). Handler answers alike on
+// both; only the engine behind Serve changes.
+func ExampleOptions_engine() {
+	dir, _ := os.MkdirTemp("", "redirc-example")
+	defer os.RemoveAll(dir)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	b, _, _ := compiler.Compile([]compiler.Rule{{Source: "/old", Destination: "/new", Status: 301}}, compiler.Options{})
+	b.WriteDir(dir)
+	srv, err := server.New(dir, server.Options{
+		Engine:    server.EngineNetHTTP,
+		Logger:    slog.New(slog.DiscardHandler),
+		GCPercent: -1,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln, nil) }()
+
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get("http://" + ln.Addr().String() + "/old")
+	if err != nil {
+		fmt.Println(err)
+	} else {
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, resp.Header.Get("Location"))
+	}
+	stop()
+	fmt.Println(<-done)
+	// Output:
+	// 301 /new
+	// <nil>
 }

@@ -14,9 +14,9 @@ var errEngineClosed = http.ErrServerClosed
 // httpEngine is the net/http engine.
 type httpEngine struct{ srv *http.Server }
 
-// newEngine returns the engine serving h with the Server's timeouts and
-// limits.
-func (s *Server) newEngine(h http.Handler) engine {
+// newHTTPEngine returns the net/http engine serving h with the Server's
+// timeouts and limits.
+func (s *Server) newHTTPEngine(h http.Handler) engine {
 	return httpEngine{&http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,

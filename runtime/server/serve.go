@@ -9,8 +9,8 @@ import (
 )
 
 // engine serves one handler on one listener. nethttp.go holds the
-// net/http engine; a second one (fasthttp, gnet) goes beside it, built from
-// the same Options and the Server's engine-neutral parts.
+// net/http engine, fasthttp.go the fasthttp one, both built from the same
+// Options and the Server's engine-neutral parts.
 type engine interface {
 	// serve accepts connections on ln until shutdown or close; it then
 	// returns errEngineClosed.
@@ -20,6 +20,18 @@ type engine interface {
 	shutdown(ctx context.Context) error
 	// close cuts every connection.
 	close() error
+}
+
+// newEngine returns the engine of Options.Engine serving the main handler
+// (main true) or the admin handler.
+func (s *Server) newEngine(main bool) engine {
+	if s.opts.Engine == EngineNetHTTP {
+		if main {
+			return s.newHTTPEngine(s.main)
+		}
+		return s.newHTTPEngine(s.admin)
+	}
+	return s.newFastEngine(main)
 }
 
 // ListenAndServe listens on Options.Addr (and Options.AdminAddr, if set)
@@ -58,9 +70,9 @@ func (s *Server) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		e  engine
 		ln net.Listener
 	}
-	all := []served{{s.newEngine(s.main), ln}}
+	all := []served{{s.newEngine(true), ln}}
 	if adminLn != nil {
-		all = append(all, served{s.newEngine(s.admin), adminLn})
+		all = append(all, served{s.newEngine(false), adminLn})
 	}
 
 	var bg sync.WaitGroup

@@ -16,15 +16,17 @@
 //
 // # Engines
 //
-// Accepting connections, timeouts and shutdown are the engine's: the
-// net/http one in nethttp.go, behind the small engine interface in
-// serve.go. Everything else (options, reloads, memory policy, admin
-// routing, the health answers, access records) is shared. A second engine
-// (fasthttp, gnet) goes beside nethttp.go and is chosen by an Options
-// field, with the same Options otherwise. Request handling is written
-// against net/http's Handler today; an engine with a request type of its
-// own adapts to it, or answers from runtime.Set.Lookup and reuses the
-// admin routing and health answers.
+// Accepting connections, reading requests, timeouts and shutdown are the
+// engine's, behind the small engine interface in serve.go, chosen by
+// Options.Engine: fasthttp (fasthttp.go, the default) or net/http
+// (nethttp.go). Everything else (options, reloads, memory policy, admin
+// routing, the health answers, access records) is shared, and Handler and
+// AdminHandler are net/http handlers on either. The fasthttp engine answers
+// redirects and 404 misses through runtime.Handler without building a
+// net/http request per request, and hands the admin endpoints and misses
+// for a fallback to the net/http handlers through an adaptor. checkRequest
+// (check.go) refuses the requests fasthttp's parser accepts and net/http's
+// refuses, so both engines answer alike (conformance_test.go).
 package server
 
 import (
@@ -62,10 +64,27 @@ const (
 	DefaultGCPercent = 25
 )
 
+// The engines Options.Engine names.
+const (
+	// EngineFast is the default engine, built on
+	// github.com/valyala/fasthttp: hits and 404 misses are answered
+	// without a net/http request; the admin endpoints and the fallback
+	// run as net/http handlers through an adaptor. It answers every
+	// request as the net/http engine does (README, "Serving engines").
+	EngineFast = "fasthttp"
+	// EngineNetHTTP serves with net/http's http.Server.
+	EngineNetHTTP = "net/http"
+)
+
 // Options configures a Server. The zero value serves on DefaultAddr, with
 // the admin endpoints under DefaultAdminPrefix, misses answered 404, no
 // access log, the build directory watched, and the defaults above.
 type Options struct {
+	// Engine is the HTTP engine Serve answers through: EngineFast (the
+	// default, when "") or EngineNetHTTP. Handler and AdminHandler are
+	// net/http handlers either way.
+	Engine string
+
 	// Addr is the HOST:PORT ListenAndServe serves redirects on. "" means
 	// DefaultAddr.
 	Addr string
@@ -197,6 +216,13 @@ func (o Options) withDefaults() (Options, error) {
 	if o.AdminAddr != "" && o.AdminAddr == o.Addr && !strings.HasSuffix(o.Addr, ":0") {
 		return o, &OptionError{"AdminAddr", o.AdminAddr, "must differ from Addr"}
 	}
+	switch o.Engine {
+	case "":
+		o.Engine = EngineFast
+	case EngineFast, EngineNetHTTP:
+	default:
+		return o, &OptionError{"Engine", o.Engine, "want " + EngineFast + " or " + EngineNetHTTP}
+	}
 	if o.AdminPrefix == "" {
 		o.AdminPrefix = DefaultAdminPrefix
 	}
@@ -310,11 +336,7 @@ func New(dir string, opts Options) (*Server, error) {
 		Metrics:  s.metrics,
 		OnReload: s.onReload,
 	})
-	ho := runtime.HandlerOptions{CacheControl: opts.CacheControl, Metrics: s.metrics, Clicks: opts.Clicks}
-	if d, ok := opts.Fallback.(dirFallback); ok {
-		ho.Shadowed = d.exists // unforced (Netlify, no "!") rules yield to files
-	}
-	s.redirects = runtime.NewHandler(s.live, opts.Fallback, ho)
+	s.redirects = runtime.NewHandler(s.live, opts.Fallback, s.handlerOptions())
 	if pf, ok := opts.Fallback.(*proxyFallback); ok {
 		pf.metrics.Store(s.metrics) // upstream failures are counted
 	}
@@ -417,3 +439,13 @@ func (s *Server) Close() error {
 
 // errServing is returned by a second call of Serve or ListenAndServe.
 var errServing = errors.New("server: already serving")
+
+// handlerOptions are the options of every runtime.Handler the server
+// answers redirects with (the net/http engine's and the fast engine's).
+func (s *Server) handlerOptions() runtime.HandlerOptions {
+	ho := runtime.HandlerOptions{CacheControl: s.opts.CacheControl, Metrics: s.metrics, Clicks: s.opts.Clicks}
+	if d, ok := s.opts.Fallback.(dirFallback); ok {
+		ho.Shadowed = d.exists // unforced (Netlify, no "!") rules yield to files
+	}
+	return ho
+}
