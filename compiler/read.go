@@ -231,7 +231,7 @@ func read(name string, r io.Reader, opt ReadOptions, sink func(Rule) error) ([]R
 	if opt.DefaultStatus != 0 && !redirectStatus(opt.DefaultStatus) {
 		return nil, nil, fmt.Errorf("%s: default status %d is not one of %s", name, opt.DefaultStatus, redirectStatusList)
 	}
-	m := &manifestReader{name: name, opt: opt, sink: sink, firstMatch: format == FormatNetlify}
+	m := &manifestReader{name: name, opt: opt, sink: sink, firstMatch: format == FormatNetlify || format == FormatNetlifyTOML}
 	if sink == nil {
 		if n := ruleCountHint(r, format); n > 0 {
 			m.rules = make([]Rule, 0, n)
@@ -275,10 +275,7 @@ func read(name string, r io.Reader, opt ReadOptions, sink func(Rule) error) ([]R
 	case FormatCloudflare:
 		err = m.readCloudflare(br)
 	case FormatNetlifyTOML:
-		err = m.readNetlifyTOML(br)
-		for i := range m.rules {
-			m.rules[i].FirstMatch = true // Netlify applies rules in file order
-		}
+		err = m.readNetlifyTOML(br) // add sets FirstMatch, as for Netlify
 	}
 	var le *LimitError
 	switch {
@@ -344,7 +341,7 @@ type manifestReader struct {
 	// error is sinkErr, which stops the input (inputLimiter.stop).
 	sink    func(Rule) error
 	sinkErr error
-	// firstMatch marks every rule FirstMatch (Netlify).
+	// firstMatch marks every rule FirstMatch (Netlify, netlify.toml).
 	firstMatch bool
 }
 

@@ -390,3 +390,34 @@ func TestCompileFilesReadError(t *testing.T) {
 		}
 	}
 }
+
+// Importers that add two rules for one line (Cloudflare's subpath
+// matching) stream the same rules as they read into memory, also where
+// the line is refused after the first (a target with a query string and
+// preserve path suffix).
+func TestCompileFilesCloudflare(t *testing.T) {
+	streamOnly(t, 4)
+	tmp := t.TempDir()
+	m := filepath.Join(tmp, "cloudflare.csv")
+	in := "example.com/about,https://example.net/about-us,,FALSE,FALSE,,\n" +
+		"https://example.com/docs,https://docs.example.com/,302,TRUE,FALSE,TRUE,\n" +
+		"example.com/blog,https://example.com/news,308,,,TRUE,FALSE\n" +
+		"example.com/q,https://example.com/n?x=1,308,,,TRUE,TRUE\n" +
+		"example.com/Case,/c\n"
+	if err := os.WriteFile(m, []byte(in), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ro := ReadOptions{SkipUnsupported: true}
+	_, wantProbs, err := compileReference(t, filepath.Join(tmp, "want"), []string{m}, ro, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, probs, err := CompileFiles(context.Background(), filepath.Join(tmp, "got"), []string{m}, ro, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(problemStrings(wantProbs), problemStrings(probs)) || len(probs) == 0 {
+		t.Fatalf("problems:\nwant %q\ngot  %q", problemStrings(wantProbs), problemStrings(probs))
+	}
+	sameBuild(t, filepath.Join(tmp, "want"), filepath.Join(tmp, "got"))
+}
