@@ -554,14 +554,38 @@ func (s *stream) problems() []Problem {
 
 const batchRules = 4096
 
+// span is where one record of a batch lies in its buffer, and its bucket.
+type span struct{ bucket, start, end int32 }
+
+// byBucket copies the records of buf at spans into a new buffer grouped by
+// bucket, keeping their order within a bucket, and returns it with the
+// offsets of each bucket's records (len buckets+1).
+func byBucket(buf []byte, spans []span, buckets int) ([]byte, []int32) {
+	off := make([]int32, buckets+1)
+	for _, sp := range spans {
+		off[sp.bucket+1] += sp.end - sp.start
+	}
+	for b := range buckets {
+		off[b+1] += off[b]
+	}
+	out := make([]byte, len(buf))
+	next := slices.Clone(off[:buckets])
+	for _, sp := range spans {
+		next[sp.bucket] += int32(copy(out[next[sp.bucket]:], buf[sp.start:sp.end]))
+	}
+	return out, off
+}
+
 type batch struct {
 	first int64 // order of rules[0]
 	file  int32 // index of the rules' file in files
 	rules []Rule
 	done  chan struct{}
 	// filled by a worker
-	recs    []byte // per rule: bucket (uvarint), record length (uvarint), record
-	cands   []byte // per candidate: bucket, hash (8 bytes), the rule's bucket and order
+	recs    []byte  // the records, by bucket
+	recOff  []int32 // bucket b's records are recs[recOff[b]:recOff[b+1]]
+	cands   []byte  // the candidates (hash, the rule's bucket and order), by bucket
+	candOff []int32
 	probs   []Problem
 	inputs  int
 	hosts   map[string]bool
@@ -593,10 +617,13 @@ func (s *stream) read(ro ReadOptions) error {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			var keyBuf, rb []byte
+			var keyBuf, recs, cands []byte
+			var recSpans, candSpans []span
 			var r rule
 			var rec srec
 			for b := range work {
+				recs, cands = recs[:0], cands[:0]
+				recSpans, candSpans = recSpans[:0], candSpans[:0]
 				for i := range b.rules {
 					in := &b.rules[i]
 					r = rule{}
@@ -606,22 +633,20 @@ func (s *stream) read(ro ReadOptions) error {
 					h := shardfmt.HashString(opt.HashSeed, r.key)
 					rec = srec{hash: h, order: b.first + int64(i), file: b.file, line: int32(in.Pos.Line), status: uint16(in.Status),
 						kind: r.kind, flags: r.flags, exp: r.exp, hostLen: r.hostLen, key: r.key, dest: r.dest, source: in.Source}
-					// The bucket, then the record: the writer finds the
-					// record's end by decoding it.
-					b.recs = binary.AppendUvarint(b.recs, uint64(s.bucketOf(h)))
-					rb = appendRec(rb[:0], &rec)
-					b.recs = binary.AppendUvarint(b.recs, uint64(len(rb)))
-					b.recs = append(b.recs, rb...)
+					srcBucket := s.bucketOf(h)
+					at := len(recs)
+					recs = appendRec(recs, &rec)
+					recSpans = append(recSpans, span{int32(srcBucket), int32(at), int32(len(recs))})
 					// Where the rule's destination may lead: spilled to
 					// the bucket of the key it names, where dedup looks
 					// it up among that bucket's exact keys.
-					srcBucket := s.bucketOf(h)
 					keyBuf = candidates(r.kind, r.host(), r.dest, r.exp, opt.StrictTrailingSlash, keyBuf, func(key []byte) {
 						ch := shardfmt.HashString(opt.HashSeed, string(key))
-						b.cands = binary.AppendUvarint(b.cands, uint64(s.bucketOf(ch)))
-						b.cands = binary.LittleEndian.AppendUint64(b.cands, ch)
-						b.cands = binary.AppendUvarint(b.cands, uint64(srcBucket))
-						b.cands = binary.AppendUvarint(b.cands, uint64(rec.order))
+						at := len(cands)
+						cands = binary.LittleEndian.AppendUint64(cands, ch)
+						cands = binary.AppendUvarint(cands, uint64(srcBucket))
+						cands = binary.AppendUvarint(cands, uint64(rec.order))
+						candSpans = append(candSpans, span{int32(s.bucketOf(ch)), int32(at), int32(len(cands))})
 					})
 					switch r.kind {
 					case rulekey.ExactCase:
@@ -641,6 +666,10 @@ func (s *stream) read(ro ReadOptions) error {
 						b.hosts[r.host()] = true
 					}
 				}
+				// Grouped by bucket (in file order within each), so that
+				// the writer, which is serial, makes one write per bucket.
+				b.recs, b.recOff = byBucket(recs, recSpans, s.buckets)
+				b.cands, b.candOff = byBucket(cands, candSpans, s.buckets)
 				b.rules = nil
 				close(b.done)
 			}
@@ -680,28 +709,19 @@ func (s *stream) read(ro ReadOptions) error {
 			s.caseRules = s.caseRules || b.caseR
 			s.prefixRules = s.prefixRules || b.prefixR
 			s.maxPrefixSegments = max(s.maxPrefixSegments, b.maxSeg)
-			for cs := b.cands; len(cs) > 0; {
-				bk, n1 := binary.Uvarint(cs)
-				cs = cs[n1:]
-				n := 8
-				_, n2 := binary.Uvarint(cs[n:])
-				n += n2
-				_, n3 := binary.Uvarint(cs[n:])
-				n += n3
-				if _, e := cw[bk].Write(cs[:n]); e != nil && err == nil {
-					err = fmt.Errorf("writing spill file: %w", e)
+			for bk := range s.buckets {
+				if r := b.recs[b.recOff[bk]:b.recOff[bk+1]]; len(r) > 0 {
+					if _, e := bw[bk].Write(r); e != nil && err == nil {
+						err = fmt.Errorf("writing spill file: %w", e)
+					}
 				}
-				cs = cs[n:]
-			}
-			for recs := b.recs; len(recs) > 0; {
-				bk, n1 := binary.Uvarint(recs)
-				size, n2 := binary.Uvarint(recs[n1:])
-				recs = recs[n1+n2:]
-				if _, e := bw[bk].Write(recs[:size]); e != nil && err == nil {
-					err = fmt.Errorf("writing spill file: %w", e)
+				if c := b.cands[b.candOff[bk]:b.candOff[bk+1]]; len(c) > 0 {
+					if _, e := cw[bk].Write(c); e != nil && err == nil {
+						err = fmt.Errorf("writing spill file: %w", e)
+					}
 				}
-				recs = recs[size:]
 			}
+			b.recs, b.cands = nil, nil
 		}
 		for i := range fs {
 			if fs[i] == nil {
