@@ -19,6 +19,10 @@
 #                        from redirc's runtime: bench/cmd/fastserve (fasthttp),
 #                        bench/cmd/gnetserve (gnet/v2, a minimal hand-written
 #                        reader) and bench/cmd/nbioserve (nbio's nbhttp) [1]
+#   BENCH_HTTP_FEATURES  0 to skip the feature rows: `redirc serve
+#                        --clicks DIR` (a click recorded per redirect) and
+#                        `redirc serve --access-log FILE` (metrics are always
+#                        on), each against plain `redirc serve` [1]
 #   BENCH_SERVER_CPU, BENCH_CLIENT_CPU   cores for server and wrk [0, 1]
 #   BENCH_DIR, BENCH_TIMEOUT             as in run.sh
 #
@@ -44,6 +48,9 @@ PORT_NBIO=${BENCH_PORT_NBIO:-18085}
 PORT_NETHTTP=${BENCH_PORT_NETHTTP:-18086}
 PORT_FALLBACK=${BENCH_PORT_FALLBACK:-18087}
 ENGINES=${BENCH_HTTP_ENGINES:-1}
+FEATURES=${BENCH_HTTP_FEATURES:-1}
+PORT_CLICKS=${BENCH_PORT_CLICKS:-18088}
+PORT_LOGGED=${BENCH_PORT_LOGGED:-18089}
 NPATHS=200000 # distinct request paths in the mix
 
 install_missing time nginx:nginx-light wrk:wrk curl:curl taskset:util-linux
@@ -100,7 +107,7 @@ elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 # Each server serves a copy of the build / map, so that the reload test can
 # replace it.
 cp -r "$d/build" "$w/redirc-build"
-for b in fast gnet nbio nethttp fallback; do
+for b in fast gnet nbio nethttp fallback clicks logged; do
 	cp -r "$d/build" "$w/$b-build"
 done
 mkdir -p "$w/fallback-site"
@@ -141,6 +148,11 @@ if [[ $ENGINES == 1 ]]; then
 	start_other proto-fasthttp "$PORT_FAST" "$BIN/fastserve" -addr "127.0.0.1:$PORT_FAST" "$w/fast-build"
 	start_other proto-gnet "$PORT_GNET" "$BIN/gnetserve" -addr "127.0.0.1:$PORT_GNET" "$w/gnet-build"
 	start_other proto-nbio "$PORT_NBIO" "$BIN/nbioserve" -addr "127.0.0.1:$PORT_NBIO" "$w/nbio-build"
+fi
+if [[ $FEATURES == 1 ]]; then
+	mkdir -p "$w/clicks"
+	start_other redirc-clicks "$PORT_CLICKS" "$BIN/redirc" serve --clicks "$w/clicks" --addr "127.0.0.1:$PORT_CLICKS" --log-level warn "$w/clicks-build"
+	start_other redirc-logged "$PORT_LOGGED" "$BIN/redirc" serve --access-log "$w/access.log" --addr "127.0.0.1:$PORT_LOGGED" --log-level warn "$w/logged-build"
 fi
 servers+=(nginx)
 
@@ -202,6 +214,8 @@ server_port() {
 	redirc) echo "$PORT_REDIRC" ;;
 	redirc-nethttp) echo "$PORT_NETHTTP" ;;
 	redirc-fallback) echo "$PORT_FALLBACK" ;;
+	redirc-clicks) echo "$PORT_CLICKS" ;;
+	redirc-logged) echo "$PORT_LOGGED" ;;
 	proto-fasthttp) echo "$PORT_FAST" ;;
 	proto-gnet) echo "$PORT_GNET" ;;
 	proto-nbio) echo "$PORT_NBIO" ;;

@@ -64,7 +64,10 @@ func (k *skel) boundary() {
 		return
 	}
 	switch {
-	case k.curAny:
+	case k.curAny || strings.Contains(k.cur.String(), Any):
+		// A literal NUL byte (a source with "%00") cannot be told from
+		// the Any mark: index the segment as Any; the expression still
+		// checks it.
 		k.segs = append(k.segs, Any)
 	case k.fold:
 		k.segs = append(k.segs, FoldString(k.cur.String()))
