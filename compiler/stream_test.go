@@ -453,3 +453,29 @@ func FuzzSpillRecord(f *testing.F) {
 		}
 	})
 }
+
+// CompileFiles reads manifests and writes the build directory in one call,
+// in bounded memory for large inputs; Progress reports how far it is.
+func ExampleCompileFiles() {
+	tmp, err := os.MkdirTemp("", "example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(tmp)
+	manifest := filepath.Join(tmp, "redirects.csv")
+	os.WriteFile(manifest, []byte("source,destination,statusCode\n/old,/new,301\n/new,/newest,301\n"), 0o644)
+
+	stages := map[string]bool{}
+	opt := Options{Progress: func(p Progress) { stages[p.Stage] = true }}
+	b, problems, err := CompileFiles(context.Background(), filepath.Join(tmp, "build"), []string{manifest}, ReadOptions{}, opt)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(b.Stats.Rules, "rules,", b.Stats.Chains, "chain,", len(problems), "problems")
+	fmt.Println(b.Chains[0].Path)
+	fmt.Println(stages["writing"])
+	// Output:
+	// 2 rules, 1 chain, 0 problems
+	// [/old /new /newest]
+	// true
+}
