@@ -54,12 +54,15 @@ type hopKey struct {
 // the host of an absolute destination, else the host the chain is on. With
 // noFlatten the loops are reported but every rule keeps its destination.
 func (c *checked) flatten(noFlatten bool) {
-	hosts := make(map[string]bool)
+	hosts := c.hosts
+	if hosts == nil {
+		hosts = make(map[string]bool)
+	}
 	for _, r := range c.rules {
 		r.hop.r = r
 		r.hop.host = r.host()
 		r.hop.query = r.flags&shardfmt.FlagQuery != 0
-		if r.hostLen > 0 {
+		if r.hostLen > 0 && c.hosts == nil {
 			hosts[r.host()] = true
 		}
 	}
@@ -189,7 +192,11 @@ func (c *checked) target(h *hop, hosts map[string]bool) (_ *hop, base string) {
 				continue // a host no rule can have (over 255 bytes)
 			}
 			c.buf = b
-			if t, ok := c.byKey[string(b)]; ok {
+			t, ok := c.byKey[string(b)]
+			if !ok && c.missed != nil {
+				c.missed(b)
+			}
+			if ok {
 				if c.src(t).Status == 410 || t.exp != 0 {
 					return nil, ""
 				}

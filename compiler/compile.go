@@ -43,6 +43,10 @@ type Options struct {
 	// metrics endpoints, say); a rule on one is reported as a Warning and
 	// kept. None by default: the compiler knows no server.
 	Reserved []Reserved
+	// Progress, when not nil, is called from CompileFiles as it goes
+	// (from one goroutine at a time); it must return quickly. The
+	// library prints nothing itself.
+	Progress func(Progress)
 	// NoFlatten keeps every rule's own destination, one hop per request as
 	// the platforms answer, instead of pointing it at the end of its
 	// chain. Loops are reported either way.
@@ -149,6 +153,12 @@ type checked struct {
 	// hops holds the chain-resolution state of any-host rules reached on
 	// a given host (see flatten).
 	hops map[hopKey]*hop
+	// For the streaming build, which flattens a part of the rules: hosts,
+	// when not nil, is every host of a host-scoped rule (else flatten
+	// takes them from rules), and missed is told each key target looked
+	// up in vain.
+	hosts  map[string]bool
+	missed func(key []byte)
 	// what the build contains, for the index and the runtime
 	hostRules, caseRules, prefixRules bool
 	maxPrefixSegments                 int

@@ -47,20 +47,42 @@ func (b *Build) WriteDir(dir string) error {
 // WriteDirContext is WriteDir waiting for the output directory's lock until
 // ctx is done (then the error wraps ErrDirLocked and ctx's cause). Once the
 // lock is held, the write runs to the end: ctx does not interrupt it.
-func (b *Build) WriteDirContext(ctx context.Context, dir string) (err error) {
+func (b *Build) WriteDirContext(ctx context.Context, dir string) error {
+	written, err := writeDir(ctx, dir, func(put func(name string, img []byte) error) (*shardfmt.Index, []byte, error) {
+		for i, img := range b.Shards {
+			if err := put(b.Index.Shards[i].File, img); err != nil {
+				return nil, nil, err
+			}
+		}
+		return b.Index, b.Patterns, nil
+	})
+	if err == nil {
+		b.Stats.Written = written
+	}
+	return err
+}
+
+// writeDir is WriteDirContext for a build that produce makes: it hands
+// each shard file to put (from any goroutine; put returns the first write
+// error so far, and produce should then stop) and returns the index and
+// the pattern file's image (nil without one). The shard files are written
+// by a pool of goroutines while produce goes on. It returns the number of
+// shard files written.
+func writeDir(ctx context.Context, dir string, produce func(put func(name string, img []byte) error) (*shardfmt.Index, []byte, error)) (written int, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating output directory: %w", err)
+		return 0, fmt.Errorf("creating output directory: %w", err)
 	}
 	unlock, err := lockDir(ctx, dir)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer unlock()
 	prev := previousShards(dir)
 
 	var (
-		mu      sync.Mutex
-		created []string
+		mu       sync.Mutex
+		created  []string
+		writeErr error
 	)
 	defer func() {
 		if err != nil {
@@ -69,67 +91,99 @@ func (b *Build) WriteDirContext(ctx context.Context, dir string) (err error) {
 			}
 		}
 	}()
-	written := 0
-	// Writes wait on the disk, not the CPU: more workers than cores.
-	err = parallel(len(b.Shards), 8, func(i int) error {
-		name := b.Index.Shards[i].File
-		path := filepath.Join(dir, name)
-		fi, statErr := os.Lstat(path)
-		if statErr == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(b.Shards[i])) && sameContent(path, b.Shards[i]) {
-			return nil
-		}
-		if err := writeAtomic(dir, name, b.Shards[i]); err != nil {
-			return err
-		}
-		mu.Lock()
-		written++
-		if statErr != nil {
-			created = append(created, name)
-		}
-		mu.Unlock()
-		return nil
-	})
-	if err != nil {
-		return err
+	type job struct {
+		name string
+		img  []byte
 	}
-	if p := b.Index.Patterns; p != nil {
+	jobs := make(chan job, 8)
+	var wg sync.WaitGroup
+	// Writes wait on the disk (each file is synced), not the CPU: more
+	// writers than cores.
+	for range 8 {
+		wg.Go(func() {
+			for j := range jobs {
+				mu.Lock()
+				failed := writeErr != nil
+				mu.Unlock()
+				if failed {
+					continue
+				}
+				path := filepath.Join(dir, j.name)
+				fi, statErr := os.Lstat(path)
+				if statErr == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(j.img)) && sameContent(path, j.img) {
+					continue
+				}
+				err := writeAtomic(dir, j.name, j.img)
+				mu.Lock()
+				if err != nil && writeErr == nil {
+					writeErr = err
+				}
+				if err == nil {
+					written++
+					if statErr != nil {
+						created = append(created, j.name)
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	put := func(name string, img []byte) error {
+		mu.Lock()
+		e := writeErr
+		mu.Unlock()
+		if e != nil {
+			return e
+		}
+		jobs <- job{name, img}
+		return nil
+	}
+	ix, patterns, err := produce(put)
+	close(jobs)
+	wg.Wait()
+	if err == nil {
+		err = writeErr
+	}
+	if err != nil {
+		return 0, err
+	}
+	if p := ix.Patterns; p != nil {
 		path := filepath.Join(dir, p.File)
-		if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || !sameContent(path, b.Patterns) {
-			if err := writeAtomic(dir, p.File, b.Patterns); err != nil {
-				return err
+		if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || !sameContent(path, patterns) {
+			if err := writeAtomic(dir, p.File, patterns); err != nil {
+				return 0, err
 			}
 			if err != nil {
 				created = append(created, p.File)
 			}
 		}
 	}
-	idx, err := b.Index.Marshal()
+	idx, err := ix.Marshal()
 	if err != nil {
-		return fmt.Errorf("encoding index: %w", err)
+		return 0, fmt.Errorf("encoding index: %w", err)
 	}
 	if err := syncDir(dir); err != nil {
-		return err
+		return 0, err
 	}
 	if err := writeAtomic(dir, shardfmt.IndexFileName, idx); err != nil {
-		return err
+		return 0, err
 	}
 	created = nil // the new build is live: nothing to undo from here on
-	b.Stats.Written = written
 	if err := syncDir(dir); err != nil {
-		return err
+		return written, err
 	}
-	keep := make(map[string]bool, len(b.Index.Shards)+len(prev))
-	for _, s := range b.Index.Shards {
+	keep := make(map[string]bool, len(ix.Shards)+len(prev))
+	for _, s := range ix.Shards {
 		keep[s.File] = true
 	}
-	if p := b.Index.Patterns; p != nil {
+	if p := ix.Patterns; p != nil {
 		keep[p.File] = true
 	}
 	for _, f := range prev {
 		keep[f] = true
 	}
 	removeStale(dir, keep)
-	return nil
+	return written, nil
 }
 
 // previousShards lists the shard files of the build currently in dir.

@@ -151,6 +151,12 @@ func DetectFormat(name string) (Format, error) {
 // ReadFile reads the manifest in the named file, decompressing it first
 // when the name ends in ".gz" (gzip) or ".zst" (zstd). See Read.
 func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
+	return readFile(name, opt, nil)
+}
+
+// readFile is ReadFile handing each rule to sink, when not nil, instead of
+// collecting it (see read).
+func readFile(name string, opt ReadOptions, sink func(Rule) error) ([]Rule, []Problem, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, nil, err // *PathError names the file
@@ -184,7 +190,7 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 		defer zr.Close()
 		r = decodeErrors{r: zr, codec: "zstd", window: int64(window)}
 	}
-	return Read(name, r, opt)
+	return read(name, r, opt, sink)
 }
 
 // Read parses one manifest from r, which must already be decompressed;
@@ -198,6 +204,14 @@ func ReadFile(name string, opt ReadOptions) ([]Rule, []Problem, error) {
 // but leave paths, destinations, duplicates and prefix rules ("/*" kept in
 // Source as written) to the compiler.
 func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) {
+	return read(name, r, opt, nil)
+}
+
+// read is Read handing each rule to sink, when not nil, instead of
+// collecting it: the streaming build reads in bounded memory that way. An
+// error from sink stops reading (the input stops delivering bytes) and is
+// returned.
+func read(name string, r io.Reader, opt ReadOptions, sink func(Rule) error) ([]Rule, []Problem, error) {
 	format := opt.Format
 	sniff := false
 	if format == FormatAuto {
@@ -217,12 +231,14 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 	if opt.DefaultStatus != 0 && !redirectStatus(opt.DefaultStatus) {
 		return nil, nil, fmt.Errorf("%s: default status %d is not one of %s", name, opt.DefaultStatus, redirectStatusList)
 	}
-	m := &manifestReader{name: name, opt: opt}
-	if n := ruleCountHint(r, format); n > 0 {
-		m.rules = make([]Rule, 0, n)
+	m := &manifestReader{name: name, opt: opt, sink: sink, firstMatch: format == FormatNetlify || format == FormatNetlifyTOML}
+	if sink == nil {
+		if n := ruleCountHint(r, format); n > 0 {
+			m.rules = make([]Rule, 0, n)
+		}
 	}
 	m.opt.MaxLineBytes = opt.maxLine()
-	limited := &inputLimiter{r: r, max: opt.maxInput()}
+	limited := &inputLimiter{r: r, max: opt.maxInput(), stop: &m.sinkErr}
 	br := bufio.NewReaderSize(limited, 64<<10)
 	// A UTF-8 byte order mark (Excel writes one into CSV) is not content.
 	bom := 0
@@ -249,10 +265,7 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 	case FormatJSONL:
 		err = m.readJSONL(br)
 	case FormatNetlify:
-		err = m.readNetlify(br)
-		for i := range m.rules {
-			m.rules[i].FirstMatch = true // Netlify applies rules in file order
-		}
+		err = m.readNetlify(br) // add sets FirstMatch: Netlify applies rules in file order
 	case FormatTSV:
 		err = m.readTSV(br)
 	case FormatNginx:
@@ -262,13 +275,12 @@ func Read(name string, r io.Reader, opt ReadOptions) ([]Rule, []Problem, error) 
 	case FormatCloudflare:
 		err = m.readCloudflare(br)
 	case FormatNetlifyTOML:
-		err = m.readNetlifyTOML(br)
-		for i := range m.rules {
-			m.rules[i].FirstMatch = true // Netlify applies rules in file order
-		}
+		err = m.readNetlifyTOML(br) // add sets FirstMatch, as for Netlify
 	}
 	var le *LimitError
 	switch {
+	case m.sinkErr != nil:
+		err = m.sinkErr
 	case err == nil:
 	case errors.As(err, &le):
 		if le.Pos.File == "" {
@@ -325,6 +337,12 @@ type manifestReader struct {
 	rules    []Rule
 	problems []Problem
 	jp       jsonScanner // reused for every JSON rule object
+	// sink, when not nil, takes each rule instead of rules; its first
+	// error is sinkErr, which stops the input (inputLimiter.stop).
+	sink    func(Rule) error
+	sinkErr error
+	// firstMatch marks every rule FirstMatch (Netlify, netlify.toml).
+	firstMatch bool
 }
 
 // maxRuleCountHint caps the preallocation from ruleCountHint (2M rules,
@@ -376,6 +394,15 @@ func ruleCountHint(r io.Reader, format Format) int {
 // slices by only 1.25x, and with 96-byte rules the repeated copying and
 // clearing took half the time of reading 1M TSV lines.
 func (m *manifestReader) add(r Rule) {
+	if m.firstMatch {
+		r.FirstMatch = true
+	}
+	if m.sink != nil {
+		if m.sinkErr == nil {
+			m.sinkErr = m.sink(r)
+		}
+		return
+	}
 	if len(m.rules) == cap(m.rules) {
 		grown := make([]Rule, len(m.rules), max(2*cap(m.rules), 256))
 		copy(grown, m.rules)
@@ -414,9 +441,13 @@ func (m *manifestReader) tooLong(line int) {
 type inputLimiter struct {
 	r      io.Reader
 	n, max int64
+	stop   *error // when not nil and set, reading stops with it
 }
 
 func (l *inputLimiter) Read(p []byte) (int, error) {
+	if l.stop != nil && *l.stop != nil {
+		return 0, *l.stop
+	}
 	if l.n > l.max {
 		return 0, ErrInputTooLarge
 	}

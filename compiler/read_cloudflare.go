@@ -145,14 +145,12 @@ func (m *manifestReader) cloudflareRule(line int, rec []string, def int) {
 	if subpath {
 		// A subpath rule matches the path itself and everything under it.
 		exact := r
-		m.add(exact)
 		r.Source = strings.ToLower(host) + strings.TrimSuffix(path, "/") + "/*"
 		if suffix {
 			d := dst
 			if i := strings.IndexAny(d, "?#"); i >= 0 {
 				m.unsupported(line, fmt.Sprintf("preserve path suffix with a target %q that has a query string or fragment", dst))
-				m.rules = m.rules[:len(m.rules)-1]
-				return
+				return // neither rule (add may hand rules on at once)
 			}
 			if strings.HasSuffix(d, "/") {
 				r.Destination = d + ":splat"
@@ -160,6 +158,7 @@ func (m *manifestReader) cloudflareRule(line int, rec []string, def int) {
 				r.Destination = d + "/:splat"
 			}
 		}
+		m.add(exact)
 	}
 	m.add(r)
 }
