@@ -42,6 +42,8 @@ type Index struct {
 	fold bool       // some pattern is in ci
 	// foldAll puts every pattern in ci (NewIndexFolded).
 	foldAll bool
+	// flat is cs and ci laid out for LookupInto (flat.go).
+	flat *flat
 }
 
 // NewIndex indexes compiled patterns; their ranks must be unique.
@@ -78,6 +80,7 @@ func newIndex(pats []*Pattern, foldAll bool) (*Index, error) {
 			n.here = append(n.here, int32(i))
 		}
 	}
+	ix.flat = newFlat(&ix.cs, &ix.ci, ps)
 	return ix, nil
 }
 
@@ -168,10 +171,10 @@ func (ix *Index) LookupInto(dst []int, host, subject, folded []byte, rawQuery st
 	}
 	s := search{ix: ix, host: host, subject: subject, rawQuery: rawQuery, best: int32(len(ix.pats)), dst: dst}
 	rest, none := segsOf(subject)
-	s.walk(&ix.cs, rest, none)
+	s.walkFlat(ix.flat, &ix.flat.roots[0], rootKeys[0], rest, none)
 	if ix.fold {
 		rest, none = segsOf(folded)
-		s.walk(&ix.ci, rest, none)
+		s.walkFlat(ix.flat, &ix.flat.roots[1], rootKeys[1], rest, none)
 	}
 	if s.m == nil {
 		return nil, nil

@@ -72,14 +72,26 @@ type QueryCond struct {
 
 // Pattern is a compiled Spec.
 type Pattern struct {
+	// What MatchInto reads comes first, together (one or two cache lines
+	// of a pattern a lookup has not touched yet):
+	//
+	// fast says Re is exactly shapeRe(Segs, Fold, Tail): the skeleton is
+	// the whole pattern, matched by matchShape without regexp. shape is
+	// the skeleton in one string: its segments joined by '/', Any as
+	// itself.
+	fast  bool
+	cond  bool // Host or Query set
+	shape string
+	// segs, when not nil, is Re as a sequence regexp need not run (see
+	// segProgram): matched by matchSegs. groups is Re's capture count.
+	segs   []segItem
+	groups int
+
 	Spec
 	re   atomic.Pointer[regexp.Regexp] // compiled when first needed (Regexp)
 	tmpl []part
 	// references in tmpl to captures and to query values
 	groupRefs, queryRefs int
-	// fast says Re is exactly shapeRe(Segs, Fold, Tail): the skeleton is
-	// the whole pattern, matched by matchShape without regexp.
-	fast bool
 }
 
 // shapeRe returns the expression of a pattern that is exactly its
@@ -125,7 +137,10 @@ func (p *Pattern) matchShape(dst []int, sub []byte) []int {
 	var stack [16]int
 	caps := stack[:0]
 	end := 0
-	for _, seg := range p.Segs {
+	segs := len(p.shape) > 0 || len(p.Segs) > 0 // shape "" is one empty segment or none
+	for shape := p.shape; segs; {
+		seg, next, more := strings.Cut(shape, "/")
+		shape, segs = next, more
 		if end >= len(sub) || sub[end] != '/' {
 			return nil
 		}
@@ -246,7 +261,14 @@ func Compile(s Spec) (*Pattern, error) {
 	if err != nil {
 		return nil, err
 	}
-	return check(s, t.MaxCap())
+	p, err := check(s, t.MaxCap())
+	if err != nil {
+		return nil, err
+	}
+	if t.MaxCap() <= maxSegGroups {
+		p.segs, p.groups = segProgram(t), t.MaxCap()
+	}
+	return p, nil
 }
 
 // Prepare checks a Spec whose expression is known to be valid RE2 with
@@ -290,6 +312,10 @@ func check(s Spec, groups int) (*Pattern, error) {
 	}
 	p := &Pattern{Spec: s, tmpl: tmpl}
 	p.fast = isShape(s)
+	p.cond = s.Host != "" || len(s.Query) > 0
+	if p.fast {
+		p.shape = strings.Join(s.Segs, "/")
+	}
 	for _, pt := range tmpl {
 		if pt.group >= 0 {
 			p.groupRefs++
@@ -410,15 +436,19 @@ func (p *Pattern) Match(host, subject []byte, rawQuery string) ([]int, bool) {
 // MatchInto is Match writing the capture positions of a skeleton-shaped
 // pattern into dst when it has room (regexp allocates its own).
 func (p *Pattern) MatchInto(dst []int, host, subject []byte, rawQuery string) ([]int, bool) {
-	if p.Host != "" && string(host) != p.Host {
-		return nil, false
-	}
-	if len(p.Query) > 0 && !p.queryOK(rawQuery) {
-		return nil, false
+	if p.cond {
+		if p.Host != "" && string(host) != p.Host {
+			return nil, false
+		}
+		if len(p.Query) > 0 && !p.queryOK(rawQuery) {
+			return nil, false
+		}
 	}
 	var m []int
 	if p.fast {
 		m = p.matchShape(dst, subject)
+	} else if p.segs != nil {
+		m = p.matchSegs(dst, subject)
 	} else {
 		m = p.Regexp().FindSubmatchIndex(subject)
 	}
