@@ -80,7 +80,14 @@ func newIndex(pats []*Pattern, foldAll bool) (*Index, error) {
 			n.here = append(n.here, int32(i))
 		}
 	}
-	ix.flat = newFlat(&ix.cs, &ix.ci, ps)
+	if !foldAll {
+		// Lookups use flat only: the maps of the tries would be
+		// memory the garbage collector walks on every cycle. (The
+		// compiler's folded index keeps its tries for Candidates
+		// and Under, and looks up through them.)
+		ix.flat = newFlat(&ix.cs, &ix.ci, ps)
+		ix.cs, ix.ci = node{}, node{}
+	}
 	return ix, nil
 }
 
@@ -171,10 +178,18 @@ func (ix *Index) LookupInto(dst []int, host, subject, folded []byte, rawQuery st
 	}
 	s := search{ix: ix, host: host, subject: subject, rawQuery: rawQuery, best: int32(len(ix.pats)), dst: dst}
 	rest, none := segsOf(subject)
-	s.walkFlat(ix.flat, &ix.flat.roots[0], rootKeys[0], rest, none)
-	if ix.fold {
-		rest, none = segsOf(folded)
-		s.walkFlat(ix.flat, &ix.flat.roots[1], rootKeys[1], rest, none)
+	if f := ix.flat; f != nil {
+		s.walkFlat(f, &f.roots[0], rootKeys[0], rest, none)
+		if ix.fold {
+			rest, none = segsOf(folded)
+			s.walkFlat(f, &f.roots[1], rootKeys[1], rest, none)
+		}
+	} else {
+		s.walk(&ix.cs, rest, none)
+		if ix.fold {
+			rest, none = segsOf(folded)
+			s.walk(&ix.ci, rest, none)
+		}
 	}
 	if s.m == nil {
 		return nil, nil
@@ -184,8 +199,12 @@ func (ix *Index) LookupInto(dst []int, host, subject, folded []byte, rawQuery st
 
 // Candidates calls f with the id of every pattern whose skeleton admits
 // the subject (folded with AppendFold for ix.ci and as is for ix.cs), in
-// no particular order.
+// no particular order. It needs an index made by NewIndexFolded (NewIndex
+// keeps only what Lookup needs) and panics otherwise.
 func (ix *Index) Candidates(subject, folded []byte, f func(id int)) {
+	if !ix.foldAll {
+		panic("pattern: Candidates needs an index made by NewIndexFolded")
+	}
 	var walk func(n *node, rest []byte, none bool)
 	walk = func(n *node, rest []byte, none bool) {
 		for _, id := range n.rest {
@@ -208,19 +227,18 @@ func (ix *Index) Candidates(subject, folded []byte, f func(id int)) {
 			walk(n.any, after, !more)
 		}
 	}
-	if !ix.foldAll {
-		rest, none := segsOf(subject)
-		walk(&ix.cs, rest, none)
-	}
 	rest, none := segsOf(folded)
-	walk(&ix.ci, rest, none)
+	walk(&ix.ci, rest, none) // foldAll: every pattern is in ci
 }
 
 // Under calls f with the id of every pattern whose skeleton admits some
 // path that begins with the segments segs (each folded with FoldString,
-// or Any): the patterns that may match a path under them. It is meant for
-// an index made by NewIndexFolded.
+// or Any): the patterns that may match a path under them. It needs an
+// index made by NewIndexFolded and panics otherwise.
 func (ix *Index) Under(segs []string, f func(id int)) {
+	if !ix.foldAll {
+		panic("pattern: Under needs an index made by NewIndexFolded")
+	}
 	var all func(n *node)
 	all = func(n *node) {
 		for _, id := range n.rest {
@@ -256,8 +274,5 @@ func (ix *Index) Under(segs []string, f func(id int)) {
 			walk(n.any, d+1)
 		}
 	}
-	if !ix.foldAll {
-		walk(&ix.cs, 0)
-	}
-	walk(&ix.ci, 0)
+	walk(&ix.ci, 0) // foldAll: every pattern is in ci
 }

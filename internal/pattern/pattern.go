@@ -79,9 +79,12 @@ type Pattern struct {
 	// the whole pattern, matched by matchShape without regexp. shape is
 	// the skeleton in one string: its segments joined by '/', Any as
 	// itself.
-	fast  bool
-	cond  bool // Host or Query set
-	shape string
+	fast bool
+	cond bool // Host or Query set
+	// fold, tail and nsegs are Spec.Fold, Spec.Tail and len(Spec.Segs).
+	fold, tail bool
+	nsegs      int
+	shape      string
 	// segs, when not nil, is Re as a sequence regexp need not run (see
 	// segProgram): matched by matchSegs. groups is Re's capture count.
 	segs   []segItem
@@ -137,7 +140,7 @@ func (p *Pattern) matchShape(dst []int, sub []byte) []int {
 	var stack [16]int
 	caps := stack[:0]
 	end := 0
-	segs := len(p.shape) > 0 || len(p.Segs) > 0 // shape "" is one empty segment or none
+	segs := p.nsegs > 0
 	for shape := p.shape; segs; {
 		seg, next, more := strings.Cut(shape, "/")
 		shape, segs = next, more
@@ -154,13 +157,13 @@ func (p *Pattern) matchShape(dst []int, sub []byte) []int {
 				return nil
 			}
 			caps = append(caps, start, end)
-		} else if !segEqual(sub[start:end], seg, p.Fold) {
+		} else if !segEqual(sub[start:end], seg, p.fold) {
 			return nil
 		}
 	}
 	rest := sub[end:]
 	switch {
-	case p.Tail:
+	case p.tail:
 		if len(rest) == 0 {
 			caps = append(caps, -1, -1)
 			break
@@ -173,7 +176,7 @@ func (p *Pattern) matchShape(dst []int, sub []byte) []int {
 			j++
 		}
 		caps = append(caps, j, len(sub))
-	case len(p.Segs) == 0:
+	case p.nsegs == 0:
 		if string(rest) != "/" {
 			return nil
 		}
@@ -313,6 +316,7 @@ func check(s Spec, groups int) (*Pattern, error) {
 	p := &Pattern{Spec: s, tmpl: tmpl}
 	p.fast = isShape(s)
 	p.cond = s.Host != "" || len(s.Query) > 0
+	p.fold, p.tail, p.nsegs = s.Fold, s.Tail, len(s.Segs)
 	if p.fast {
 		p.shape = strings.Join(s.Segs, "/")
 	}
