@@ -1,9 +1,6 @@
 package pattern
 
-import (
-	"bytes"
-	"hash/maphash"
-)
+import "hash/maphash"
 
 // flat is the skeleton trie laid out for lookups: every node but the
 // roots is a slot of one open-addressing table, keyed by a 64-bit hash
@@ -171,8 +168,11 @@ func (s *search) walkFlat(f *flat, n *slot, key uint64, rest []byte, none bool) 
 	}
 	seg, after := rest, []byte(nil)
 	more := false
-	if i := bytes.IndexByte(rest, '/'); i >= 0 {
-		seg, after, more = rest[:i], rest[i+1:], true
+	for i, c := range rest { // a loop: segments are short (see matchShape)
+		if c == '/' {
+			seg, after, more = rest[:i], rest[i+1:], true
+			break
+		}
 	}
 	if n.flags&hasLit != 0 {
 		k := f.key(key, seg)

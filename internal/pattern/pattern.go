@@ -142,8 +142,18 @@ func (p *Pattern) matchShape(dst []int, sub []byte) []int {
 	end := 0
 	segs := p.nsegs > 0
 	for shape := p.shape; segs; {
-		seg, next, more := strings.Cut(shape, "/")
-		shape, segs = next, more
+		// the next segment of shape (a loop: segments are short, and
+		// strings.Cut's call of IndexByte costs more than it saves)
+		k := 0
+		for k < len(shape) && shape[k] != '/' {
+			k++
+		}
+		seg := shape[:k]
+		if k < len(shape) {
+			shape = shape[k+1:]
+		} else {
+			segs = false
+		}
 		if end >= len(sub) || sub[end] != '/' {
 			return nil
 		}
