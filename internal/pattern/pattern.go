@@ -72,8 +72,8 @@ type QueryCond struct {
 
 // Pattern is a compiled Spec.
 type Pattern struct {
-	// What MatchInto reads comes first, together (one or two cache lines
-	// of a pattern a lookup has not touched yet):
+	// What MatchInto reads comes first, together (the cache lines of a
+	// pattern a lookup has not touched yet cost most of a hit):
 	//
 	// fast says Re is exactly shapeRe(Segs, Fold, Tail): the skeleton is
 	// the whole pattern, matched by matchShape without regexp. shape is
@@ -89,12 +89,13 @@ type Pattern struct {
 	// segProgram): matched by matchSegs. groups is Re's capture count.
 	segs   []segItem
 	groups int
-
-	Spec
-	re   atomic.Pointer[regexp.Regexp] // compiled when first needed (Regexp)
+	// Then what Expand reads:
 	tmpl []part
 	// references in tmpl to captures and to query values
 	groupRefs, queryRefs int
+
+	Spec
+	re atomic.Pointer[regexp.Regexp] // compiled when first needed (Regexp)
 }
 
 // shapeRe returns the expression of a pattern that is exactly its
