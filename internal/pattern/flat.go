@@ -53,6 +53,12 @@ func (f *flat) key(parent uint64, seg []byte) uint64 {
 	return mixKey(maphash.Bytes(f.seed, seg) ^ parent*0x9e3779b97f4a7c15)
 }
 
+// keyString is key for a segment held as a string (the same hash as
+// maphash.Bytes of its bytes).
+func (f *flat) keyString(parent uint64, seg string) uint64 {
+	return mixKey(maphash.String(f.seed, seg) ^ parent*0x9e3779b97f4a7c15)
+}
+
 // anyKey is the key of the Any child of the node keyed parent.
 func anyKey(parent uint64) uint64 {
 	return mixKey(parent*0xc2b2ae3d27d4eb4f + 0x165667b19e3779f9)
@@ -142,7 +148,7 @@ func tryFlat(cs, ci *node, pats []*Pattern, size int) (*flat, bool) {
 		}
 		for seg, c := range n.lit {
 			if ok {
-				put(f.key(key, []byte(seg)), c)
+				put(f.keyString(key, seg), c)
 			}
 		}
 		if n.any != nil && ok {
