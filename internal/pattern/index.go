@@ -198,8 +198,9 @@ func (ix *Index) LookupInto(dst []int, host, subject, folded []byte, rawQuery st
 }
 
 // Candidates calls f with the id of every pattern whose skeleton admits
-// the subject (folded with AppendFold for ix.ci and as is for ix.cs), in
-// no particular order. It needs an index made by NewIndexFolded (NewIndex
+// the subject, in no particular order; folded is its AppendFold (as every
+// skeleton of a folded index is folded, subject itself is not read). It
+// needs an index made by NewIndexFolded (NewIndex
 // keeps only what Lookup needs) and panics otherwise.
 func (ix *Index) Candidates(subject, folded []byte, f func(id int)) {
 	if !ix.foldAll {
