@@ -8,8 +8,9 @@ import (
 )
 
 // TestPatternLookupAllocs: a lookup that reaches the pattern rules does not
-// allocate on a miss; a hit allocates its Location and the capture
-// positions only.
+// allocate on a miss; a hit allocates its Location only (the capture
+// positions go to a pooled buffer, for placeholders and for regexes the
+// hand matcher takes, like these).
 func TestPatternLookupAllocs(t *testing.T) {
 	var rules []compiler.Rule
 	for i := range 200 {
@@ -39,7 +40,9 @@ func TestPatternLookupAllocs(t *testing.T) {
 			t.Errorf("miss %s: %.1f allocations, want 0", miss, n)
 		}
 	}
-	if n := testing.AllocsPerRun(100, func() { s.Lookup("example.com", "/p7/3.1/install/linux", "") }); n > 2+slack {
-		t.Errorf("hit: %.1f allocations, want at most 2 (Location, captures)", n)
+	for _, hit := range []string{"/p7/3.1/install/linux", "/r9/abc/x.html"} {
+		if n := testing.AllocsPerRun(100, func() { s.Lookup("example.com", hit, "") }); n > 1+slack {
+			t.Errorf("hit %s: %.1f allocations, want 1 (the Location)", hit, n)
+		}
 	}
 }

@@ -42,6 +42,8 @@ type Index struct {
 	fold bool       // some pattern is in ci
 	// foldAll puts every pattern in ci (NewIndexFolded).
 	foldAll bool
+	// flat is cs and ci laid out for LookupInto (flat.go).
+	flat *flat
 }
 
 // NewIndex indexes compiled patterns; their ranks must be unique.
@@ -77,6 +79,14 @@ func newIndex(pats []*Pattern, foldAll bool) (*Index, error) {
 		} else {
 			n.here = append(n.here, int32(i))
 		}
+	}
+	if !foldAll {
+		// Lookups use flat only: the maps of the tries would be
+		// memory the garbage collector walks on every cycle. (The
+		// compiler's folded index keeps its tries for Candidates
+		// and Under, and looks up through them.)
+		ix.flat = newFlat(&ix.cs, &ix.ci, ps)
+		ix.cs, ix.ci = node{}, node{}
 	}
 	return ix, nil
 }
@@ -168,10 +178,18 @@ func (ix *Index) LookupInto(dst []int, host, subject, folded []byte, rawQuery st
 	}
 	s := search{ix: ix, host: host, subject: subject, rawQuery: rawQuery, best: int32(len(ix.pats)), dst: dst}
 	rest, none := segsOf(subject)
-	s.walk(&ix.cs, rest, none)
-	if ix.fold {
-		rest, none = segsOf(folded)
-		s.walk(&ix.ci, rest, none)
+	if f := ix.flat; f != nil {
+		s.walkFlat(f, &f.roots[0], rootKeys[0], rest, none)
+		if ix.fold {
+			rest, none = segsOf(folded)
+			s.walkFlat(f, &f.roots[1], rootKeys[1], rest, none)
+		}
+	} else {
+		s.walk(&ix.cs, rest, none)
+		if ix.fold {
+			rest, none = segsOf(folded)
+			s.walk(&ix.ci, rest, none)
+		}
 	}
 	if s.m == nil {
 		return nil, nil
@@ -180,9 +198,14 @@ func (ix *Index) LookupInto(dst []int, host, subject, folded []byte, rawQuery st
 }
 
 // Candidates calls f with the id of every pattern whose skeleton admits
-// the subject (folded with AppendFold for ix.ci and as is for ix.cs), in
-// no particular order.
+// the subject, in no particular order; folded is its AppendFold (as every
+// skeleton of a folded index is folded, subject itself is not read). It
+// needs an index made by NewIndexFolded (NewIndex
+// keeps only what Lookup needs) and panics otherwise.
 func (ix *Index) Candidates(subject, folded []byte, f func(id int)) {
+	if !ix.foldAll {
+		panic("pattern: Candidates needs an index made by NewIndexFolded")
+	}
 	var walk func(n *node, rest []byte, none bool)
 	walk = func(n *node, rest []byte, none bool) {
 		for _, id := range n.rest {
@@ -205,19 +228,18 @@ func (ix *Index) Candidates(subject, folded []byte, f func(id int)) {
 			walk(n.any, after, !more)
 		}
 	}
-	if !ix.foldAll {
-		rest, none := segsOf(subject)
-		walk(&ix.cs, rest, none)
-	}
 	rest, none := segsOf(folded)
-	walk(&ix.ci, rest, none)
+	walk(&ix.ci, rest, none) // foldAll: every pattern is in ci
 }
 
 // Under calls f with the id of every pattern whose skeleton admits some
 // path that begins with the segments segs (each folded with FoldString,
-// or Any): the patterns that may match a path under them. It is meant for
-// an index made by NewIndexFolded.
+// or Any): the patterns that may match a path under them. It needs an
+// index made by NewIndexFolded and panics otherwise.
 func (ix *Index) Under(segs []string, f func(id int)) {
+	if !ix.foldAll {
+		panic("pattern: Under needs an index made by NewIndexFolded")
+	}
 	var all func(n *node)
 	all = func(n *node) {
 		for _, id := range n.rest {
@@ -253,8 +275,5 @@ func (ix *Index) Under(segs []string, f func(id int)) {
 			walk(n.any, d+1)
 		}
 	}
-	if !ix.foldAll {
-		walk(&ix.cs, 0)
-	}
-	walk(&ix.ci, 0)
+	walk(&ix.ci, 0) // foldAll: every pattern is in ci
 }

@@ -75,14 +75,30 @@ type QueryCond struct {
 
 // Pattern is a compiled Spec.
 type Pattern struct {
-	Spec
-	re   atomic.Pointer[regexp.Regexp] // compiled when first needed (Regexp)
+	// What MatchInto reads comes first, together (the cache lines of a
+	// pattern a lookup has not touched yet cost most of a hit):
+	//
+	// fast says Re is exactly shapeRe(Segs, Fold, Tail): the skeleton is
+	// the whole pattern, matched by matchShape without regexp. shape is
+	// the skeleton in one string: its segments joined by '/', Any as
+	// itself.
+	fast bool
+	cond bool // Host or Query set
+	// fold, tail and nsegs are Spec.Fold, Spec.Tail and len(Spec.Segs).
+	fold, tail bool
+	nsegs      int
+	shape      string
+	// segs, when not nil, is Re as a sequence regexp need not run (see
+	// segProgram): matched by matchSegs. groups is Re's capture count.
+	segs   []segItem
+	groups int
+	// Then what Expand reads:
 	tmpl []part
 	// references in tmpl to captures, to query values and to the host
 	groupRefs, queryRefs, hostRefs int
-	// fast says Re is exactly shapeRe(Segs, Fold, Tail): the skeleton is
-	// the whole pattern, matched by matchShape without regexp.
-	fast bool
+
+	Spec
+	re atomic.Pointer[regexp.Regexp] // compiled when first needed (Regexp)
 }
 
 // shapeRe returns the expression of a pattern that is exactly its
@@ -128,7 +144,20 @@ func (p *Pattern) matchShape(dst []int, sub []byte) []int {
 	var stack [16]int
 	caps := stack[:0]
 	end := 0
-	for _, seg := range p.Segs {
+	segs := p.nsegs > 0
+	for shape := p.shape; segs; {
+		// the next segment of shape (a loop: segments are short, and
+		// strings.Cut's call of IndexByte costs more than it saves)
+		k := 0
+		for k < len(shape) && shape[k] != '/' {
+			k++
+		}
+		seg := shape[:k]
+		if k < len(shape) {
+			shape = shape[k+1:]
+		} else {
+			segs = false
+		}
 		if end >= len(sub) || sub[end] != '/' {
 			return nil
 		}
@@ -142,13 +171,13 @@ func (p *Pattern) matchShape(dst []int, sub []byte) []int {
 				return nil
 			}
 			caps = append(caps, start, end)
-		} else if !segEqual(sub[start:end], seg, p.Fold) {
+		} else if !segEqual(sub[start:end], seg, p.fold) {
 			return nil
 		}
 	}
 	rest := sub[end:]
 	switch {
-	case p.Tail:
+	case p.tail:
 		if len(rest) == 0 {
 			caps = append(caps, -1, -1)
 			break
@@ -161,7 +190,7 @@ func (p *Pattern) matchShape(dst []int, sub []byte) []int {
 			j++
 		}
 		caps = append(caps, j, len(sub))
-	case len(p.Segs) == 0:
+	case p.nsegs == 0:
 		if string(rest) != "/" {
 			return nil
 		}
@@ -254,7 +283,14 @@ func Compile(s Spec) (*Pattern, error) {
 	if err != nil {
 		return nil, err
 	}
-	return check(s, t.MaxCap())
+	p, err := check(s, t.MaxCap())
+	if err != nil {
+		return nil, err
+	}
+	if t.MaxCap() <= maxSegGroups {
+		p.segs, p.groups = segProgram(t), t.MaxCap()
+	}
+	return p, nil
 }
 
 // Prepare checks a Spec whose expression is known to be valid RE2 with
@@ -302,6 +338,11 @@ func check(s Spec, groups int) (*Pattern, error) {
 	}
 	p := &Pattern{Spec: s, tmpl: tmpl}
 	p.fast = isShape(s)
+	p.cond = s.Host != "" || len(s.Query) > 0
+	p.fold, p.tail, p.nsegs = s.Fold, s.Tail, len(s.Segs)
+	if p.fast {
+		p.shape = strings.Join(s.Segs, "/")
+	}
 	for _, pt := range tmpl {
 		if pt.group >= 0 {
 			p.groupRefs++
@@ -442,11 +483,13 @@ func (p *Pattern) Match(host, subject []byte, rawQuery string) ([]int, bool) {
 // MatchInto is Match writing the capture positions of a skeleton-shaped
 // pattern into dst when it has room (regexp allocates its own).
 func (p *Pattern) MatchInto(dst []int, host, subject []byte, rawQuery string) ([]int, bool) {
-	if p.Host != "" && string(host) != p.Host {
-		return nil, false
-	}
-	if len(p.Query) > 0 && !p.queryOK(rawQuery) {
-		return nil, false
+	if p.cond {
+		if p.Host != "" && string(host) != p.Host {
+			return nil, false
+		}
+		if len(p.Query) > 0 && !p.queryOK(rawQuery) {
+			return nil, false
+		}
 	}
 	if p.Status == 0 && !p.fast {
 		// A pass needs no captures: Match does not allocate them.
@@ -458,6 +501,8 @@ func (p *Pattern) MatchInto(dst []int, host, subject []byte, rawQuery string) ([
 	var m []int
 	if p.fast {
 		m = p.matchShape(dst, subject)
+	} else if p.segs != nil {
+		m = p.matchSegs(dst, subject)
 	} else {
 		m = p.Regexp().FindSubmatchIndex(subject)
 	}
