@@ -113,6 +113,12 @@ func segsOf(s []byte) (rest []byte, none bool) {
 	if s[len(s)-1] == '/' {
 		s = s[:len(s)-1]
 	}
+	if len(s) == 0 {
+		// "//" is the root with a final '/': its skeleton has no
+		// segment, as "/" (a literal "/" matches both; patterns with
+		// an empty segment are not indexed by segments, see skel.finish).
+		return nil, true
+	}
 	return s, false
 }
 

@@ -90,6 +90,16 @@ func (k *skel) finish(exactEnd bool) (segs []string, tail bool) {
 			k.tail = true
 		}
 	}
+	for _, seg := range k.segs {
+		if seg == "" {
+			// An empty segment ("/", "/a//b") does not say how many
+			// segments a request it matches has ("/" matches "//" too):
+			// such a pattern is not indexed by its segments, but tried
+			// for every request (FuzzPatternDiffRegex found "//" missing
+			// the rule for "/").
+			return nil, true
+		}
+	}
 	return k.segs, k.tail
 }
 
