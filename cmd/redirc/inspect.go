@@ -56,7 +56,7 @@ func runInspect(c *cli.Context) error {
 	}
 	if c.Bool("rules") {
 		if err := inspect.WriteCSV(c.App.Writer, b); err != nil {
-			return failErr("inspect: %v", err)
+			return failErr("%v", err) // inspect's errors name the package
 		}
 		return nil
 	}
