@@ -233,35 +233,7 @@ func check(rules []Rule, opt Options) *checked {
 			c.ord = append(c.ord, r)
 			continue
 		}
-		if prev, ok := c.byKey[r.key]; ok {
-			if prev.dest == r.dest && c.src(prev).Status == in.Status && prev.flags == r.flags && prev.exp == r.exp {
-				c.warnf(in.Pos, "duplicate rule: %s is already defined at %s with the same outcome", in.Source, c.src(prev).Pos)
-			} else {
-				p := Problem{Pos: in.Pos, Severity: Error,
-					Msg: fmt.Sprintf("conflicting rule: %s is already defined at %s (%d %s) but here it is %d %s",
-						in.Source, c.src(prev).Pos, c.src(prev).Status, orDash(prev.dest), in.Status, orDash(r.dest))}
-				if c.src(prev).Source != in.Source && strings.TrimSuffix(c.src(prev).Source, "/") == strings.TrimSuffix(in.Source, "/") {
-					p.Hint = HintStrictTrailingSlash
-				}
-				c.probs = append(c.probs, p)
-			}
-			continue
-		}
-		c.byKey[r.key] = r
-		c.rules = append(c.rules, r)
-		switch r.kind {
-		case rulekey.ExactCase:
-			c.caseRules = true
-		case rulekey.PrefixCase:
-			c.caseRules = true
-			fallthrough
-		case rulekey.Prefix:
-			c.prefixRules = true
-			c.maxPrefixSegments = max(c.maxPrefixSegments, rulekey.Segments(r.path()))
-		}
-		if r.hostLen > 0 {
-			c.hostRules = true
-		}
+		c.addExact(r)
 	}
 	c.orderRules()
 	if len(c.rules)+len(c.pats) == 0 && !opt.AllowEmpty && !HasErrors(c.probs) {
