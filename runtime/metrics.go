@@ -492,6 +492,26 @@ func (m *Metrics) WritePrometheus(w io.Writer) error {
 	return nil
 }
 
+// WriteCollector writes the metrics of c, alone, in the Prometheus text
+// exposition format (version 0.0.4): the text form of any collector
+// (RemoteMetrics, a clicks.Recorder) without a registry of the caller's.
+func WriteCollector(w io.Writer, c prometheus.Collector) error {
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		return fmt.Errorf("runtime: registering metrics: %w", err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return fmt.Errorf("runtime: gathering metrics: %w", err)
+	}
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+			return fmt.Errorf("runtime: writing metrics: %w", err)
+		}
+	}
+	return nil
+}
+
 // ServeHTTP serves m's metrics alone (without Go runtime and process
 // metrics; register m in a prometheus.Registry for those) in the format
 // the scraper asks for, so that a *Metrics can be mounted at /metrics

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"fmt"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -224,26 +223,11 @@ func (m *RemoteMetrics) CacheBytes() int64 {
 	return m.cacheBytes.Load()
 }
 
-// WritePrometheus writes the metrics in the Prometheus text format.
+// WritePrometheus writes the metrics in the Prometheus text format (the
+// series Collect gives).
 func (m *RemoteMetrics) WritePrometheus(w io.Writer) error {
 	if m == nil {
 		return nil
 	}
-	var err error
-	p := func(name, typ, help string, v any) {
-		if err == nil {
-			_, err = fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n%s %v\n", name, help, name, typ, name, v)
-		}
-	}
-	p("redirc_origin_requests_total", "counter", "Requests made to the build's origin.", m.requests.n.Load())
-	p("redirc_origin_errors_total", "counter", "Origin requests that failed (no answer, an error status, a short body).", m.errors.n.Load())
-	p("redirc_origin_response_bytes_total", "counter", "Bytes read from the origin.", m.bytes.n.Load())
-	p("redirc_origin_response_seconds_sum", "counter", "Total time of origin responses, request to last byte.", float64(m.latencyNanos.n.Load())/1e9)
-	p("redirc_origin_response_seconds_count", "counter", "Origin responses read.", m.responses.n.Load())
-	p("redirc_shard_cache_hits_total", "counter", "Lookups answered from a loaded shard or a Bloom filter.", m.hits.n.Load())
-	p("redirc_shard_cache_misses_total", "counter", "Lookups that needed a shard fetched.", m.misses.n.Load())
-	p("redirc_shard_cache_evictions_total", "counter", "Shards dropped to stay within the cache size.", m.evictions.n.Load())
-	p("redirc_shard_fetch_timeouts_total", "counter", "Lookups that waited the fetch timeout for their shard.", m.timeouts.n.Load())
-	p("redirc_shard_cache_bytes", "gauge", "Bytes of the shards held.", m.cacheBytes.Load())
-	return err
+	return WriteCollector(w, m)
 }
